@@ -1,0 +1,1 @@
+"""Dialogue: intent extraction, the model <-> tools loop, grounded reply composition."""

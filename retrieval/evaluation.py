@@ -1,0 +1,50 @@
+"""Offline ranking evaluation: graded judgments and nDCG@k."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from retrieval.errors import CatalogSourceError
+
+
+def read_judgments(path: Path) -> dict[str, dict[str, float]]:
+    """Judgments from a CSV with columns `query,docid,rating`: {query: {docid: rating}}.
+
+    Raises:
+        CatalogSourceError: The file is missing, lacks a column or has a non-numeric rating.
+    """
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"query", "docid", "rating"} - set(reader.fieldnames or [])
+            if missing:
+                raise CatalogSourceError(
+                    f"{path}: missing column(s) {', '.join(sorted(missing))}; "
+                    "expected query,docid,rating"
+                )
+            for n, row in enumerate(reader, start=2):
+                try:
+                    out[row["query"]][row["docid"]] = float(row["rating"])
+                except ValueError as exc:
+                    raise CatalogSourceError(f"{path}:{n}: rating {row['rating']!r}") from exc
+    except OSError as exc:
+        raise CatalogSourceError(f"Cannot read judgments {path}: {exc}") from exc
+    return dict(out)
+
+
+def dcg(gains: Sequence[float]) -> float:
+    """Discounted cumulative gain of gains in rank order."""
+    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def ndcg_at_k(ranked: Sequence[str], labels: dict[str, float], k: int = 10) -> float:
+    """nDCG@k with gain 2^rating - 1; unjudged documents gain 0; the ideal uses judged labels."""
+    gains = [2 ** labels.get(doc, 0.0) - 1 for doc in ranked[:k]]
+    ideal = sorted((2**r - 1 for r in labels.values()), reverse=True)[:k]
+    best = dcg(ideal)
+    return dcg(gains) / best if best > 0 else 0.0

@@ -1,0 +1,299 @@
+"""Loading the Icecat catalog (and the vendored demo subset of it) as `Product`s.
+
+Icecat has neither a category field nor stock. The category is derived from the title, which
+Icecat writes as "<brand> <model> <category phrase> <specs>", falling back to `attr_t_type` and a
+keyword table. Stock is generated deterministically: a seeded hash of the product id, so every
+machine and every run sees the same quantities.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import CatalogSourceError
+from retrieval.product import Product
+
+DEMO_FILE = "demo_catalog.jsonl.gz"
+STOCK_SEED = "shopassist-stock-v1"
+
+# Specification fields worth keeping as filterable attributes, by the name the assistant uses.
+ATTRIBUTE_FIELDS: dict[str, str] = {
+    "colour": "attr_t_product_colour",
+    "type": "attr_t_type",
+    "compatibility": "attr_t_compatibility",
+    "brand_compatibility": "attr_t_brand_compatibility",
+    "material": "attr_t_material",
+    "print_technology": "attr_t_print_technology",
+    "printing_colours": "attr_t_printing_colours",
+    "connector": "attr_t_connector_1",
+    "processor_family": "attr_t_processor_family",
+    "internal_memory": "attr_n_internal_memory",
+    "storage_capacity": "attr_n_total_storage_capacity",
+    "display_diagonal": "attr_n_display_diagonal",
+    "cable_length": "attr_n_cable_length",
+    "weight": "attr_n_weight",
+}
+
+# Title keywords -> category, for titles that carry no lower-case category phrase.
+KEYWORD_CATEGORIES: list[tuple[str, str]] = [
+    (r"\btoner\b", "toner cartridge"),
+    (r"\bink\b", "ink cartridge"),
+    (r"\bcable\b|\bcord\b", "cable"),
+    (r"\badapter\b|\badaptor\b", "adapter"),
+    (r"\bcharger\b", "charger"),
+    (r"\bbattery\b|\bbatteries\b", "battery"),
+    (r"\bspeaker", "speaker"),
+    (r"\bheadphone|\bheadset|\bearphone|\bearbud", "headphones"),
+    (r"\bmouse\b", "mouse"),
+    (r"\bkeyboard\b", "keyboard"),
+    (r"\bmonitor\b|\bdisplay\b", "monitor"),
+    (r"\blaptop\b|\bnotebook\b", "notebook"),
+    (r"\btablet\b", "tablet"),
+    (r"\bprinter\b", "printer"),
+    (r"\bcamera\b", "camera"),
+    (r"\bmemory\b|\bdimm\b|\bram\b", "memory"),
+    (r"\bhdd\b|\bhard drive\b|\bssd\b", "storage drive"),
+    (r"\bcase\b|\bbag\b|\bsleeve\b|\bbackpack\b", "case"),
+    (r"\bpaper\b", "paper"),
+]
+
+_LOWER_WORD = re.compile(r"^[a-z][a-z0-9/&+-]*$")
+_NOT_CATEGORY = {
+    "x",
+    "cm",
+    "mm",
+    "m",
+    "g",
+    "kg",
+    "w",
+    "for",
+    "and",
+    "with",
+    "the",
+    "of",
+    "in",
+    "to",
+    "pixels",
+    "ppm",
+    "dpi",
+    "sheets",
+    "pages",
+    "mbit/s",
+    "gbit/s",
+    "ghz",
+    "mhz",
+    "gb",
+    "mb",
+    "tb",
+    "mah",
+    "wh",
+    "v",
+    "hz",
+    "cd/m²",
+    "ms",
+    "rpm",
+    "ips",
+    "lumens",
+}
+
+
+def derive_category(title: str, brand: str, model: str, type_attr: str | None) -> str:
+    """The category phrase of an Icecat product.
+
+    Args:
+        title: The full Icecat title.
+        brand: The supplier, usually the title's first words.
+        model: Icecat's `name` (the model), usually following the brand.
+        type_attr: `attr_t_type`, used when the title has no category phrase.
+
+    Returns:
+        A lower-case phrase such as "toner cartridge", or "other".
+    """
+    rest = title
+    for prefix in (brand, model):
+        if prefix and rest.lower().startswith(prefix.lower()):
+            rest = rest[len(prefix) :].strip(" ,-")
+    # The first run of lower-case words after the brand and model is Icecat's category phrase.
+    words: list[str] = []
+    for word in rest.split():
+        if _LOWER_WORD.match(word) and word not in _NOT_CATEGORY:
+            words.append(word)
+        elif words:
+            break
+    if words:
+        return " ".join(words[:4])
+    if type_attr and type_attr not in {"Original", "Compatible"}:
+        return type_attr.lower()
+    lowered = title.lower()
+    for pattern, category in KEYWORD_CATEGORIES:
+        if re.search(pattern, lowered):
+            return category
+    if type_attr in {"Original", "Compatible"}:
+        return "printer supplies"
+    return "other"
+
+
+def seeded_stock(product_id: str) -> int:
+    """A deterministic stock quantity for a product that has none in its source.
+
+    About one product in eight is out of stock, one in eight has low stock (1-5), the rest 6-120.
+    """
+    digest = hashlib.sha256(f"{STOCK_SEED}:{product_id}".encode()).digest()
+    bucket, amount = digest[0] % 8, int.from_bytes(digest[1:3], "big")
+    if bucket == 0:
+        return 0
+    if bucket == 1:
+        return 1 + amount % 5
+    return 6 + amount % 115
+
+
+def _attr_value(raw: Any) -> str | None:
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = str(raw).strip()
+    return text if text and len(text) <= 80 else None
+
+
+def product_from_icecat(record: dict[str, Any]) -> Product:
+    """Convert one Icecat JSON record into a `Product`.
+
+    Raises:
+        CatalogSourceError: The record lacks an id, a title or a price.
+    """
+    try:
+        product_id, title, cents = str(record["id"]), str(record["title"]).strip(), record["price"]
+    except KeyError as exc:
+        raise CatalogSourceError(f"Icecat record without {exc.args[0]!r}: {record!r:.120}") from exc
+    brand = str(record.get("supplier") or "").strip()
+    attributes = {
+        name: value
+        for name, field in ATTRIBUTE_FIELDS.items()
+        if (value := _attr_value(record.get(field))) is not None
+    }
+    released = record.get("date_released")
+    updated_at = (
+        datetime.fromisoformat(released.replace("Z", "+00:00"))
+        if isinstance(released, str) and released
+        else datetime(2020, 1, 1, tzinfo=UTC)
+    )
+    return Product(
+        id=product_id,
+        title=" ".join(title.split()),
+        brand=brand,
+        description=str(record.get("short_description") or "").strip(),
+        price=Decimal(int(cents)) / 100,
+        currency="USD",
+        stock=seeded_stock(product_id),
+        category=derive_category(
+            title, brand, str(record.get("name") or ""), record.get("attr_t_type")
+        ),
+        attributes=attributes,
+        image_url=record.get("img_500x500") or record.get("img_high") or None,
+        version=1,
+        updated_at=updated_at,
+    )
+
+
+def read_icecat_records(directory: Path) -> Iterator[dict[str, Any]]:
+    """The raw records of an Icecat folder holding `1.json.zip` .. `4.json.zip`.
+
+    Raises:
+        CatalogSourceError: The folder or its zip files are missing or unreadable.
+    """
+    archives = sorted(directory.glob("*.json.zip")) if directory.is_dir() else []
+    if not archives:
+        raise CatalogSourceError(
+            f"No Icecat archives (1..4.json.zip) in {directory} - pass --icecat DIR with the "
+            "folder that holds them, or use --demo for the vendored subset."
+        )
+    for archive in archives:
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                for name in zf.namelist():
+                    yield from json.loads(zf.read(name))
+        except (zipfile.BadZipFile, json.JSONDecodeError, OSError) as exc:
+            raise CatalogSourceError(f"Cannot read {archive}: {exc}") from exc
+
+
+def load_icecat(directory: Path, limit: int | None = None) -> list[Product]:
+    """All products of an Icecat folder (the first `limit` when given)."""
+    return _convert(read_icecat_records(directory), limit)
+
+
+def read_demo_records() -> Iterator[dict[str, Any]]:
+    """The raw Icecat records of the vendored demo subset (see `retrieval/data/ATTRIBUTION.md`)."""
+    data = resources.files("retrieval") / "data" / DEMO_FILE
+    with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def load_demo(limit: int | None = None) -> list[Product]:
+    """The products of the vendored demo subset."""
+    return _convert(read_demo_records(), limit)
+
+
+def _convert(records: Iterable[dict[str, Any]], limit: int | None) -> list[Product]:
+    products: list[Product] = []
+    for record in records:
+        if limit is not None and len(products) >= limit:
+            break
+        products.append(product_from_icecat(record))
+    return products
+
+
+KEEP_FIELDS = (
+    "id",
+    "name",
+    "title",
+    "supplier",
+    "price",
+    "short_description",
+    "img_500x500",
+    "date_released",
+    *ATTRIBUTE_FIELDS.values(),
+)
+
+
+def write_demo_subset(
+    directory: Path, out: Path, size: int = 4000, must_include: Iterable[str] = (), seed: int = 7
+) -> int:
+    """Write a compact Icecat subset (the vendored demo catalog) as gzipped JSON lines.
+
+    Args:
+        directory: The full Icecat folder.
+        out: The .jsonl.gz file to write.
+        size: How many products to keep.
+        must_include: Ids kept whatever the sample (e.g. every judged product).
+        seed: The sampling seed, so the subset is reproducible.
+
+    Returns:
+        The number of products written.
+    """
+    import random
+
+    records = list(read_icecat_records(directory))
+    wanted = set(must_include)
+    chosen = [r for r in records if str(r["id"]) in wanted]
+    rest = [r for r in records if str(r["id"]) not in wanted]
+    random.Random(seed).shuffle(rest)
+    chosen += rest[: max(0, size - len(chosen))]
+    chosen.sort(key=lambda r: str(r["id"]))
+    with gzip.open(out, "wt", encoding="utf-8", compresslevel=9) as fh:
+        for r in chosen:
+            slim = {k: r[k] for k in KEEP_FIELDS if r.get(k) is not None}
+            fh.write(json.dumps(slim, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return len(chosen)

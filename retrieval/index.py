@@ -1,0 +1,428 @@
+"""`ProductIndex`: the catalog contract, with hybrid search and ordered updates built once.
+
+A subclass supplies a vector store through five primitives (`_load`, `_write`, `_write_meta`,
+`_dense`, `_fetch`); this base class keeps the lexical BM25 index and the per-product versions in
+step with it, and implements upsert / patch / delete / apply / search on top. Every write goes to
+the store first and to the in-memory side only after the store accepted it, so a failed write
+leaves both as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from retrieval.embedder import Embedder
+from retrieval.errors import CatalogError, EventError, ProductNotFound
+from retrieval.events import DeleteEvent, PatchEvent, UpsertEvent
+from retrieval.lexical import BM25Index, LexicalDoc
+from retrieval.product import Product, utcnow
+from retrieval.search import FilterView, FusionConfig, Hit, SearchFilters, fuse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StoredState:
+    """What the index remembers of every product id it has seen, deleted ones included."""
+
+    version: int
+    text_hash: str
+    deleted: bool = False
+
+
+@dataclass
+class ApplyReport:
+    """The outcome of applying a batch of events.
+
+    Attributes:
+        applied: Events that changed the catalog.
+        ignored: Events that were not newer than the stored version (replays, out-of-order).
+        errors: Events that could not be applied, with their line numbers when known.
+        reembedded: Upserts whose text changed and so were embedded.
+    """
+
+    applied: int = 0
+    ignored: int = 0
+    reembedded: int = 0
+    errors: list[EventError] = field(default_factory=list)
+
+    def merge(self, other: ApplyReport) -> None:
+        """Add another report's counts and errors to this one."""
+        self.applied += other.applied
+        self.ignored += other.ignored
+        self.reembedded += other.reembedded
+        self.errors += other.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON data."""
+        return {
+            "applied": self.applied,
+            "ignored": self.ignored,
+            "reembedded": self.reembedded,
+            "errors": [{"line": e.line, "error": str(e)} for e in self.errors],
+        }
+
+
+@dataclass
+class _Prepared:
+    """Products sorted by what a write needs, with the vectors of those whose text changed."""
+
+    fresh: list[Product] = field(default_factory=list)
+    same_text: list[Product] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    report: ApplyReport = field(default_factory=ApplyReport)
+
+
+def metadata_of(product: Product, deleted: bool = False) -> dict[str, str | int | float | bool]:
+    """The flat metadata a vector store keeps for a product (filters + the product itself)."""
+    meta: dict[str, str | int | float | bool] = {
+        "product": product.model_dump_json(),
+        "price_cents": product.price_cents,
+        "brand_lc": product.brand.lower(),
+        "category": product.category.lower(),
+        "stock": product.stock,
+        "in_stock": product.stock > 0,
+        "version": product.version,
+        "text_hash": product.text_hash(),
+        "deleted": deleted,
+    }
+    for name, value in product.attributes.items():
+        meta[f"a_{name.lower()}"] = value.lower()
+    return meta
+
+
+def product_of(meta: dict[str, Any]) -> Product:
+    """The product stored in a metadata record."""
+    return Product.model_validate_json(str(meta["product"]))
+
+
+def dense_text(product: Product) -> str:
+    """The text the dense side embeds: the title and category (short, so batches are fast)."""
+    if product.category.lower() in product.title.lower():
+        return f"{product.brand} {product.title}".strip()
+    return f"{product.brand} {product.title} . {product.category}".strip()
+
+
+class ProductIndex:
+    """The product catalog: ordered real-time updates and hybrid (BM25 + dense) search.
+
+    Args:
+        embedder: Embeds product texts (batched).
+        query_embedder: Embeds queries; defaults to `embedder`. Must be the same model.
+        fusion: How the lexical and dense rankings combine.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        query_embedder: Embedder | None = None,
+        fusion: FusionConfig | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.query_embedder = query_embedder or embedder
+        self.fusion = fusion or FusionConfig()
+        self._lexical = BM25Index()
+        self._state: dict[str, StoredState] = {}
+
+    # ---- store primitives, implemented by subclasses -------------------------------------------
+
+    def _load(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every stored record as (id, metadata), deleted ones included."""
+        raise NotImplementedError
+
+    def _write(self, ids: list[str], metas: list[dict[str, Any]], vectors: np.ndarray) -> None:
+        """Insert or replace records with new vectors."""
+        raise NotImplementedError
+
+    def _write_meta(self, ids: list[str], metas: list[dict[str, Any]]) -> None:
+        """Replace the metadata of existing records, keeping their vectors."""
+        raise NotImplementedError
+
+    def _dense(self, vector: np.ndarray, filters: SearchFilters, k: int) -> list[tuple[str, float]]:
+        """The `k` live records nearest to `vector` that satisfy `filters`: (id, cosine)."""
+        raise NotImplementedError
+
+    def _fetch(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The metadata of these ids (missing ids are left out)."""
+        raise NotImplementedError
+
+    # ---- loading ---------------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        """Fill the lexical index and the version table from the store."""
+        self._lexical = BM25Index()
+        self._state.clear()
+        for pid, meta in self._load():
+            deleted = bool(meta.get("deleted"))
+            self._state[pid] = StoredState(int(meta["version"]), str(meta["text_hash"]), deleted)
+            if not deleted:
+                self._index_lexical(product_of(meta))
+
+    def _index_lexical(self, product: Product) -> None:
+        body = " ".join((product.brand, product.category, product.description))
+        self._lexical.add(LexicalDoc(product.id, product.title, body, FilterView.of(product)))
+
+    # ---- reads -----------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """The number of live (not deleted) products."""
+        return len(self._lexical)
+
+    def ids(self) -> list[str]:
+        """The ids of all live products."""
+        return [pid for pid, st in self._state.items() if not st.deleted]
+
+    def version_of(self, product_id: str) -> int | None:
+        """The stored version of a product id (deleted ones too), or None if never seen."""
+        state = self._state.get(product_id)
+        return state.version if state else None
+
+    def get(self, product_id: str) -> Product:
+        """The current product with this id.
+
+        Raises:
+            ProductNotFound: No live product has this id.
+        """
+        state = self._state.get(product_id)
+        if state is None or state.deleted:
+            raise ProductNotFound(product_id)
+        meta = self._fetch([product_id]).get(product_id)
+        if meta is None:
+            raise ProductNotFound(product_id)
+        return product_of(meta)
+
+    def get_many(self, product_ids: Sequence[str]) -> list[Product]:
+        """The current products with these ids, in order; unknown or deleted ids are left out."""
+        live = [p for p in product_ids if (st := self._state.get(p)) and not st.deleted]
+        metas = self._fetch(live)
+        return [product_of(metas[p]) for p in live if p in metas]
+
+    def brands(self) -> list[str]:
+        """Every brand of a live product, as written in the catalog."""
+        seen: dict[str, str] = {}
+        for pid in self.ids():
+            view = self._lexical.payload(pid)
+            assert isinstance(view, FilterView)
+            seen.setdefault(view.brand, view.brand)
+        return sorted(seen)
+
+    def search(self, query: str, filters: SearchFilters | None = None, k: int = 10) -> list[Hit]:
+        """The `k` best products for `query` that satisfy `filters`, best first.
+
+        An empty query with filters lists matching products (lexical order by id).
+        """
+        filters = filters or SearchFilters()
+        n = max(k, self.fusion.candidates)
+
+        def accept(view: object) -> bool:
+            return isinstance(view, FilterView) and filters.admits(view)
+
+        lexical = [(h.id, h.score, h.matched) for h in self._lexical.search(query, n, accept)]
+        dense: list[tuple[str, float]] = []
+        if query.strip() and self.fusion.dense_weight > 0:
+            dense = self._dense(self.query_embedder.embed_one(query), filters, n)
+        cands = fuse(lexical, dense, self.fusion)[: max(k * 2, k + 5)]
+        metas = self._fetch([c.id for c in cands])
+        described = filters.describe()
+        hits: list[Hit] = []
+        for c in cands:
+            meta = metas.get(c.id)
+            if meta is None or meta.get("deleted"):
+                continue  # changed under us between ranking and fetching
+            product = product_of(meta)
+            if not filters.admits(FilterView.of(product)):
+                continue
+            hits.append(
+                Hit(
+                    product=product,
+                    score=c.score,
+                    lexical_score=c.lexical_score,
+                    dense_score=c.dense_score,
+                    lexical_rank=c.lexical_rank,
+                    dense_rank=c.dense_rank,
+                    matched_terms=c.matched_terms,
+                    filters=described,
+                )
+            )
+            if len(hits) >= k:
+                break
+        return hits
+
+    # ---- writes ----------------------------------------------------------------------------------
+
+    def upsert(self, products: Iterable[Product]) -> ApplyReport:
+        """Create or replace products; each applies only if its version is newer than stored.
+
+        Products whose searchable text did not change keep their vectors (no re-embedding).
+        """
+        return self._commit(self._prepare(products))
+
+    def _prepare(self, products: Iterable[Product]) -> _Prepared:
+        """Decide what each product needs and embed the ones whose text changed."""
+        prep = _Prepared()
+        latest: dict[str, Product] = {}
+        for p in products:
+            if p.id in latest and p.version <= latest[p.id].version:
+                prep.report.ignored += 1
+                continue
+            if p.id in latest:
+                prep.report.ignored += 1
+            latest[p.id] = p
+        for p in latest.values():
+            state = self._state.get(p.id)
+            if state is not None and p.version <= state.version:
+                prep.report.ignored += 1
+            elif state is not None and not state.deleted and state.text_hash == p.text_hash():
+                prep.same_text.append(p)
+            else:
+                prep.fresh.append(p)
+        if prep.fresh:
+            prep.vectors = self.embedder.embed([dense_text(p) for p in prep.fresh])
+        return prep
+
+    def _commit(self, prep: _Prepared) -> ApplyReport:
+        """Write prepared products to the store, then to the in-memory side."""
+        fresh, same_text = prep.fresh, prep.same_text
+        if fresh:
+            self._write([p.id for p in fresh], [metadata_of(p) for p in fresh], prep.vectors)
+        if same_text:
+            self._write_meta([p.id for p in same_text], [metadata_of(p) for p in same_text])
+        for p in fresh + same_text:
+            self._state[p.id] = StoredState(p.version, p.text_hash())
+            self._index_lexical(p)
+        prep.report.applied += len(fresh) + len(same_text)
+        prep.report.reembedded += len(fresh)
+        return prep.report
+
+    def ingest(
+        self,
+        products: Sequence[Product],
+        batch_size: int = 256,
+        progress: Callable[[int], None] | None = None,
+    ) -> ApplyReport:
+        """Bulk `upsert`: the next batch is embedded while the store writes the previous one.
+
+        Args:
+            products: The products to add or replace.
+            batch_size: Products per embedding batch and store write.
+            progress: Called with the number of products finished after each batch.
+        """
+        report = ApplyReport()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+            pending: Future[ApplyReport] | None = None
+            done = 0
+            for start in range(0, len(products), batch_size):
+                batch = products[start : start + batch_size]
+                prepared = self._prepare(batch)
+                if pending is not None:
+                    report.merge(pending.result())
+                    if progress:
+                        progress(done)
+                pending = writer.submit(self._commit, prepared)
+                done = start + len(batch)
+            if pending is not None:
+                report.merge(pending.result())
+                if progress:
+                    progress(done)
+        return report
+
+    def patch(
+        self,
+        product_id: str,
+        price: Decimal | None = None,
+        stock: int | None = None,
+        version: int | None = None,
+    ) -> bool:
+        """Change price and/or stock without re-embedding.
+
+        Args:
+            product_id: The product.
+            price: New price in currency units.
+            stock: New stock quantity.
+            version: The change's version; None applies it as the next version.
+
+        Returns:
+            True if applied, False if `version` was not newer than the stored one.
+
+        Raises:
+            ProductNotFound: No live product has this id.
+        """
+        state = self._state.get(product_id)
+        if state is not None and version is not None and version <= state.version:
+            return False
+        current = self.get(product_id)
+        changes: dict[str, Any] = {
+            "version": version if version is not None else current.version + 1,
+            "updated_at": utcnow(),
+        }
+        if price is not None:
+            changes["price"] = Decimal(price)
+        if stock is not None:
+            changes["stock"] = stock
+        updated = Product.model_validate({**current.model_dump(), **changes})
+        self._write_meta([product_id], [metadata_of(updated)])
+        self._state[product_id] = StoredState(updated.version, updated.text_hash())
+        self._lexical.set_payload(product_id, FilterView.of(updated))
+        return True
+
+    def delete(self, product_id: str, version: int | None = None) -> bool:
+        """Delete a product, leaving a tombstone so that an older upsert cannot bring it back.
+
+        Returns:
+            True if deleted, False if `version` was not newer than the stored one.
+
+        Raises:
+            ProductNotFound: No live product has this id.
+        """
+        state = self._state.get(product_id)
+        if state is not None and version is not None and version <= state.version:
+            return False
+        current = self.get(product_id)
+        new_version = version if version is not None else current.version + 1
+        tomb = current.model_copy(update={"version": new_version, "updated_at": utcnow()})
+        self._write_meta([product_id], [metadata_of(tomb, deleted=True)])
+        self._state[product_id] = StoredState(new_version, tomb.text_hash(), deleted=True)
+        self._lexical.remove(product_id)
+        return True
+
+    def apply(
+        self, events: Iterable[tuple[int | None, UpsertEvent | PatchEvent | DeleteEvent]]
+    ) -> ApplyReport:
+        """Apply validated events in order; consecutive upserts are embedded as one batch.
+
+        A failing event is reported with its line and does not stop the others.
+        """
+        report = ApplyReport()
+        pending: list[tuple[int | None, Product]] = []
+
+        def flush() -> None:
+            if pending:
+                report.merge(self.upsert(p for _, p in pending))
+                pending.clear()
+
+        for line, event in events:
+            if isinstance(event, UpsertEvent):
+                pending.append((line, event.product))
+                continue
+            flush()
+            try:
+                if isinstance(event, PatchEvent):
+                    done = self.patch(event.id, event.price, event.stock, event.version)
+                else:
+                    done = self.delete(event.id, event.version)
+            except CatalogError as exc:
+                report.errors.append(EventError(str(exc), line))
+                continue
+            if done:
+                report.applied += 1
+            else:
+                report.ignored += 1
+        flush()
+        return report

@@ -1,0 +1,50 @@
+"""`InMemoryIndex`: the in-package fake of the catalog, same contract, no Chroma."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from retrieval.embedder import Embedder, HashEmbedder
+from retrieval.index import ProductIndex, product_of
+from retrieval.search import FilterView, FusionConfig, SearchFilters
+
+
+class InMemoryIndex(ProductIndex):
+    """Keeps records in dicts and searches vectors by brute force. For unit tests and demos."""
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        query_embedder: Embedder | None = None,
+        fusion: FusionConfig | None = None,
+    ) -> None:
+        super().__init__(embedder or HashEmbedder(), query_embedder, fusion)
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def _load(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield from self._meta.items()
+
+    def _write(self, ids: list[str], metas: list[dict[str, Any]], vectors: np.ndarray) -> None:
+        for pid, meta, vec in zip(ids, metas, vectors, strict=True):
+            self._meta[pid] = dict(meta)
+            self._vectors[pid] = np.asarray(vec, dtype=np.float32)
+
+    def _write_meta(self, ids: list[str], metas: list[dict[str, Any]]) -> None:
+        for pid, meta in zip(ids, metas, strict=True):
+            self._meta[pid] = dict(meta)
+
+    def _dense(self, vector: np.ndarray, filters: SearchFilters, k: int) -> list[tuple[str, float]]:
+        scored = [
+            (pid, float(self._vectors[pid] @ vector))
+            for pid, meta in self._meta.items()
+            if not meta["deleted"] and filters.admits(FilterView.of(product_of(meta)))
+        ]
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        return scored[:k]
+
+    def _fetch(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {pid: dict(self._meta[pid]) for pid in ids if pid in self._meta}

@@ -1,0 +1,1 @@
+"""The composition root: the `shopassist` CLI, settings, and (later) the Gradio app."""

@@ -1,0 +1,259 @@
+"""`shopassist`: the command line, a composition root like the app."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from retrieval.errors import CatalogError, CatalogInputError
+from retrieval.search import Hit, SearchFilters
+from ui.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="A grounded conversational shopping assistant.")
+catalog_app = typer.Typer(no_args_is_help=True, help="Ingest, update and inspect the catalog.")
+eval_app = typer.Typer(no_args_is_help=True, help="Measure ranking quality.")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(eval_app, name="eval")
+
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the summary on the last line).")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn catalog errors into a one-line message and exit status 2 (1 for bad input)."""
+    try:
+        yield
+    except CatalogInputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except CatalogError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _index(settings: Settings | None = None) -> Any:
+    from ui.compose import build_index
+
+    return build_index(settings or _settings())
+
+
+def _emit(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Configuration comes from SHOPASSIST_* variables; see the README."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+
+
+# ---- catalog -------------------------------------------------------------------------------------
+
+
+@catalog_app.command("ingest")
+def catalog_ingest(
+    icecat: Annotated[
+        Path | None, typer.Option(help="Folder with Icecat 1..4.json.zip (default from settings).")
+    ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Ingest the vendored demo subset.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Ingest only the first N.")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Drop the catalog first.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index a catalog: all of Icecat, or the vendored demo subset."""
+    from tqdm import tqdm
+
+    from retrieval.icecat import load_demo, load_icecat
+
+    settings = _settings()
+    with _errors():
+        if demo and icecat is not None:
+            raise typer.BadParameter("give --icecat DIR or --demo, not both")
+        products = load_demo(limit) if demo else load_icecat(icecat or settings.icecat_dir, limit)
+        index = _index(settings)
+        if reset:
+            index.reset()
+        with tqdm(total=len(products), unit="product", desc="ingest", file=sys.stderr) as bar:
+            report = index.ingest(products, progress=lambda n: bar.update(n - bar.n))
+        summary = {
+            **report.as_dict(),
+            "products": index.count(),
+            "source": "demo" if demo else str(icecat or settings.icecat_dir),
+        }
+        if as_json:
+            _emit(summary)
+        else:
+            typer.echo(
+                f"{report.applied} applied ({report.reembedded} embedded), {report.ignored} "
+                f"already current; the catalog holds {index.count()} products."
+            )
+
+
+@catalog_app.command("apply")
+def catalog_apply(
+    file: Annotated[Path, typer.Argument(help="JSON lines, one event each.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply a feed of upsert / patch / delete events (see the README for the format)."""
+    from retrieval.events import read_feed
+
+    with _errors():
+        parsed = read_feed(file)
+        index = _index()
+        report = index.apply(parsed.events)
+        errors = sorted(parsed.errors + report.errors, key=lambda e: e.line or 0)
+        for err in errors:
+            typer.echo(f"{file}:{err}", err=True)
+        report.errors = errors
+        if as_json:
+            _emit(report.as_dict())
+        else:
+            typer.echo(
+                f"{report.applied} applied, {report.ignored} ignored (not newer), "
+                f"{len(errors)} rejected."
+            )
+    if errors:
+        raise typer.Exit(1)
+
+
+@catalog_app.command("show")
+def catalog_show(product_id: str, as_json: JsonOpt = False) -> None:
+    """Show one product."""
+    with _errors():
+        product = _index().get(product_id)
+    data = product.public_dict()
+    if as_json:
+        _emit(data)
+        return
+    for key in ("id", "title", "brand", "category", "price", "currency", "stock", "availability"):
+        typer.echo(f"{key:>12}: {data[key]}")
+    typer.echo(f"{'description':>12}: {data['description']}")
+
+
+# ---- search --------------------------------------------------------------------------------------
+
+
+def _decimal(text: str | None, name: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.lstrip("$"))
+    except InvalidOperation:
+        raise typer.BadParameter(f"{name} must be a number, got {text!r}") from None
+    if value < 0:
+        raise typer.BadParameter(f"{name} must not be negative")
+    return value
+
+
+def _attrs(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value:
+            raise typer.BadParameter(f"--attr takes NAME=VALUE, got {pair!r}")
+        out[name] = value
+    return out
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    if not hits:
+        typer.echo("No products match.")
+    for n, hit in enumerate(hits, start=1):
+        p = hit.product
+        typer.echo(
+            f"{n:>2}. [{p.id}] {p.title} - {p.currency} {p.price} - "
+            f"{p.availability.value.replace('_', ' ')} ({p.stock})"
+        )
+        typer.echo(f"    why: {hit.why()}")
+
+
+@app.command("search")
+def search(
+    query: Annotated[
+        str | None, typer.Argument(help="What to look for; omit for a prompt.")
+    ] = None,
+    max_price: Annotated[str | None, typer.Option(help="Highest price.")] = None,
+    min_price: Annotated[str | None, typer.Option(help="Lowest price.")] = None,
+    brand: Annotated[list[str] | None, typer.Option(help="A brand (repeatable).")] = None,
+    category: Annotated[str | None, typer.Option(help="A category.")] = None,
+    in_stock: Annotated[bool, typer.Option("--in-stock", help="Only in-stock products.")] = False,
+    attr: Annotated[list[str] | None, typer.Option(help="NAME=VALUE (repeatable).")] = None,
+    k: Annotated[int, typer.Option("-k", "--top", min=1, max=100)] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the catalog (hybrid BM25 + dense). Without QUERY, an interactive prompt."""
+    filters = SearchFilters(
+        price_min=_decimal(min_price, "--min-price"),
+        price_max=_decimal(max_price, "--max-price"),
+        brands=tuple(brand or ()),
+        category=category,
+        in_stock=in_stock,
+        attributes=_attrs(attr or []),
+    )
+    with _errors():
+        index = _index()
+        if query is None:
+            _interactive(lambda q: index.search(q, filters, k), index.count())
+            return
+        hits = index.search(query, filters, k)
+    if as_json:
+        _emit({"query": query, "stage": "hybrid", "hits": [h.as_dict() for h in hits]})
+    else:
+        _print_hits(hits)
+
+
+def _interactive(run: Callable[[str], list[Hit]], count: int) -> None:
+    typer.echo(f"Searching {count} products. Type a query; an empty line or Ctrl-D quits.")
+    while True:
+        try:
+            line = input("search> ").strip()
+        except EOFError:
+            break
+        if not line or line in {"quit", "exit"}:
+            break
+        _print_hits(run(line))
+
+
+# ---- eval ----------------------------------------------------------------------------------------
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    judgments: Annotated[Path, typer.Option(help="CSV with query,docid,rating.")],
+    k: Annotated[int, typer.Option(help="Cut-off of nDCG.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """nDCG@10 of search over the whole indexed catalog against graded judgments."""
+    from retrieval.evaluation import ndcg_at_k, read_judgments
+
+    with _errors():
+        labels = read_judgments(judgments)
+        index = _index()
+        rows = []
+        for query, lab in labels.items():
+            ranked = [h.product.id for h in index.search(query, k=k)]
+            rows.append((query, ndcg_at_k(ranked, lab, k), len(lab)))
+    mean = sum(r[1] for r in rows) / len(rows) if rows else 0.0
+    typer.echo(f"{'query':<32} {'nDCG@' + str(k):>8} {'judged':>7}")
+    for query, score, n in rows:
+        typer.echo(f"{query[:32]:<32} {score:>8.3f} {n:>7}")
+    typer.echo(f"{'mean':<32} {mean:>8.3f} {len(rows):>7}")
+    if as_json:
+        _emit({f"ndcg@{k}": round(mean, 4), "queries": len(rows), "stage": "hybrid"})
+
+
+if __name__ == "__main__":
+    app()

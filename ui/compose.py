@@ -1,0 +1,39 @@
+"""The composition root: builds the real objects from `Settings`."""
+
+from __future__ import annotations
+
+from retrieval.chroma import ChromaIndex, chroma_client
+from retrieval.embedder import CachedQueryEmbedder, Embedder, make_embedder
+from retrieval.search import FusionConfig
+from ui.settings import Settings
+
+
+def build_embedders(settings: Settings) -> tuple[Embedder, Embedder]:
+    """The document embedder and the (cached) query embedder."""
+    doc = make_embedder(settings.embedder, settings.embed_max_length)
+    query = (
+        doc
+        if settings.query_embedder == settings.embedder
+        else make_embedder(settings.query_embedder, settings.embed_max_length)
+    )
+    return doc, CachedQueryEmbedder(query)
+
+
+def build_fusion(settings: Settings) -> FusionConfig:
+    """The hybrid fusion configured in `settings`."""
+    return FusionConfig(
+        method=settings.fusion_method,
+        rrf_k=settings.fusion_rrf_k,
+        lexical_weight=settings.fusion_lexical_weight,
+        dense_weight=settings.fusion_dense_weight,
+        candidates=settings.fusion_candidates,
+    )
+
+
+def build_index(settings: Settings) -> ChromaIndex:
+    """The product index: a Chroma server if `chroma_url` is set, else embedded under `home`."""
+    doc, query = build_embedders(settings)
+    client = chroma_client(path=settings.chroma_path, url=settings.chroma_url)
+    return ChromaIndex(
+        client, doc, settings.collection, query_embedder=query, fusion=build_fusion(settings)
+    )

@@ -1,0 +1,52 @@
+"""The one `Settings` object, read from `SHOPASSIST_*` environment variables (and `.env`).
+
+Only the composition root (the CLI and the app) reads it; libraries take explicit arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of a shopassist deployment. Every field is `SHOPASSIST_<NAME>`.
+
+    Attributes:
+        home: State directory: Chroma data, SQLite files, converted models.
+        chroma_url: A `chroma run` server (e.g. http://127.0.0.1:8000); unset = embedded store
+            under `home/chroma`.
+        collection: The Chroma collection of products.
+        icecat_dir: Folder holding Icecat's 1..4.json.zip, for `catalog ingest --icecat`.
+        embedder: Document embedder: torch (bf16, fastest here), torch-fp32, onnx (int8), hash.
+        query_embedder: Query embedder (same model): onnx (lowest single-text latency), torch...
+        embed_max_length: Token limit for embedded product texts.
+        fusion_method: rrf or linear.
+        fusion_rrf_k: The k of reciprocal-rank fusion.
+        fusion_lexical_weight: Weight of the BM25 ranking.
+        fusion_dense_weight: Weight of the dense ranking.
+        fusion_candidates: Candidates taken from each side before fusion.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SHOPASSIST_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path(".shopassist"))
+    chroma_url: str | None = None
+    collection: str = "products"
+    icecat_dir: Path = Path("../shared/data/icecat")
+    embedder: Literal["torch", "torch-fp32", "onnx", "hash"] = "torch"
+    query_embedder: Literal["torch", "torch-fp32", "onnx", "hash"] = "onnx"
+    embed_max_length: int = Field(default=32, ge=8, le=512)
+    fusion_method: Literal["rrf", "linear"] = "rrf"
+    fusion_rrf_k: int = Field(default=60, ge=1)
+    fusion_lexical_weight: float = Field(default=1.0, ge=0)
+    fusion_dense_weight: float = Field(default=1.0, ge=0)
+    fusion_candidates: int = Field(default=100, ge=10)
+
+    @property
+    def chroma_path(self) -> Path:
+        """The embedded Chroma folder."""
+        return self.home / "chroma"
