@@ -17,7 +17,7 @@ import hashlib
 import os
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ class Embedder:
     name: str = "embedder"
     dim: int = DIM_MINILM
     batch_size: int = 64
-    max_length: int = 32
+    max_length: int = 40
 
     @property
     def model_id(self) -> str:
@@ -91,6 +91,41 @@ class CachedQueryEmbedder(Embedder):
         return vec
 
 
+class LazyEmbedder(Embedder):
+    """Builds the real embedder on first use, so read-only commands never load it.
+
+    Args:
+        factory: Builds the embedder.
+        model_id: The vector space the built embedder will have (checked against the store
+            before anything is built).
+        dim: Its dimension.
+    """
+
+    def __init__(self, factory: Callable[[], Embedder], model_id: str, dim: int = DIM_MINILM):
+        self._factory, self._model_id, self.dim = factory, model_id, dim
+        self._inner: Embedder | None = None
+        self.name = model_id
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def inner(self) -> Embedder:
+        """The real embedder, built now if it was not yet."""
+        if self._inner is None:
+            self._inner = self._factory()
+            self.name, self.batch_size = self._inner.name, self._inner.batch_size
+            self.max_length = self._inner.max_length
+        return self._inner
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_batch(texts)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed(texts)
+
+
 def _normalise(rows: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return (rows / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -137,7 +172,7 @@ class OnnxMiniLMEmbedder(Embedder):
     def model_id(self) -> str:
         return "all-MiniLM-L6-v2"
 
-    def __init__(self, max_length: int = 32, threads: int | None = None) -> None:
+    def __init__(self, max_length: int = 40, threads: int | None = None) -> None:
         self.max_length = max_length
         try:
             import onnxruntime as ort
@@ -178,7 +213,7 @@ class TorchMiniLMEmbedder(Embedder):
 
     name = "minilm-torch"
 
-    def __init__(self, max_length: int = 32, dtype: str = "bfloat16", threads: int | None = None):
+    def __init__(self, max_length: int = 40, dtype: str = "bfloat16", threads: int | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             import torch
@@ -214,8 +249,13 @@ class TorchMiniLMEmbedder(Embedder):
         return _normalise(pooled.numpy())
 
 
-def make_embedder(kind: str, max_length: int = 32) -> Embedder:
-    """The embedder named `kind`: "torch" (bf16, the default), "torch-fp32", "onnx" or "hash"."""
+def make_embedder(kind: str, max_length: int = 40, lazy: bool = False) -> Embedder:
+    """The embedder named `kind`: "torch" (bf16, the default), "torch-fp32", "onnx" or "hash".
+
+    With `lazy`, the MiniLM embedders are built on first use.
+    """
+    if lazy and kind != "hash":
+        return LazyEmbedder(lambda: make_embedder(kind, max_length), "all-MiniLM-L6-v2")
     if kind == "onnx":
         return OnnxMiniLMEmbedder(max_length=max_length)
     if kind == "torch":

@@ -104,10 +104,15 @@ def product_of(meta: dict[str, Any]) -> Product:
 
 
 def dense_text(product: Product) -> str:
-    """The text the dense side embeds: the title and category (short, so batches are fast)."""
-    if product.category.lower() in product.title.lower():
-        return f"{product.brand} {product.title}".strip()
-    return f"{product.brand} {product.title} . {product.category}".strip()
+    """The text the dense side embeds: title and description (the embedder truncates it).
+
+    Chosen on the Icecat dev judgments: title + description at 40 tokens scored dense nDCG@10
+    0.509 against 0.410 for title + category at 32 and 0.526 for everything at 128 tokens, which
+    embeds 3x slower (README, "Retrieval quality").
+    """
+    if product.description:
+        return f"{product.title} . {product.description}"
+    return f"{product.title} . {product.category}"
 
 
 class ProductIndex:
@@ -128,7 +133,7 @@ class ProductIndex:
         self.embedder = embedder
         self.query_embedder = query_embedder or embedder
         self.fusion = fusion or FusionConfig()
-        self._lexical = BM25Index()
+        self._lexical = BM25Index(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
         self._state: dict[str, StoredState] = {}
 
     # ---- store primitives, implemented by subclasses -------------------------------------------
@@ -157,7 +162,7 @@ class ProductIndex:
 
     def _rebuild(self) -> None:
         """Fill the lexical index and the version table from the store."""
-        self._lexical = BM25Index()
+        self._lexical = BM25Index(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
         self._state.clear()
         for pid, meta in self._load():
             deleted = bool(meta.get("deleted"))

@@ -37,6 +37,38 @@ def tokenize(text: str) -> list[str]:
     return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
 
 
+# Shop vocabulary: a query term also looks for these (weaker) alternatives. Keys and values are
+# stemmed tokens. Icecat says "notebook" where shoppers say "laptop", and so on.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "laptop": ("notebook",),
+    "notebook": ("laptop",),
+    "headset": ("headphone",),
+    "earphone": ("earbud",),
+    "earbud": ("earphone",),
+    "tv": ("television",),
+    "television": ("tv",),
+    "sd": ("sdhc", "sdxc"),
+    "stick": ("flash",),
+    "pc": ("computer",),
+    "computer": ("pc",),
+    "cord": ("cable",),
+}
+SYNONYM_WEIGHT = 0.5
+
+
+def query_terms(query: str) -> dict[str, float]:
+    """The weighted terms a query looks for: its tokens, adjacent pairs joined ("head set" ->
+    "headset"), and shop-vocabulary synonyms at `SYNONYM_WEIGHT`."""
+    tokens = tokenize(query)
+    weights: dict[str, float] = {t: 1.0 for t in tokens}
+    for a, b in zip(tokens, tokens[1:], strict=False):
+        weights.setdefault(stem(a + b), 1.0)
+    for t in list(weights):
+        for alt in SYNONYMS.get(t, ()):
+            weights.setdefault(alt, SYNONYM_WEIGHT)
+    return weights
+
+
 @dataclass(frozen=True)
 class LexicalDoc:
     """What the lexical index needs of a product: its text fields and one filter payload."""
@@ -130,7 +162,7 @@ class BM25Index:
         accept: Callable[[object], bool] | None = None,
     ) -> list[LexicalHit]:
         """The `k` best documents for `query` among those whose payload `accept` admits."""
-        terms = list(dict.fromkeys(tokenize(query)))
+        terms = query_terms(query)
         n_docs = len(self._doc_len)
         if not n_docs:
             return []
@@ -144,11 +176,11 @@ class BM25Index:
         avg_len = self._total_len / n_docs
         scores: dict[int, float] = defaultdict(float)
         matched: dict[int, list[str]] = defaultdict(list)
-        for term in terms:
+        for term, weight in terms.items():
             posting = self._postings.get(term)
             if not posting:
                 continue
-            idf = math.log(1 + (n_docs - len(posting) + 0.5) / (len(posting) + 0.5))
+            idf = weight * math.log(1 + (n_docs - len(posting) + 0.5) / (len(posting) + 0.5))
             k1, b, doc_len = self.k1, self.b, self._doc_len
             for n, tf in posting.items():
                 norm = k1 * (1 - b + b * doc_len[n] / avg_len)

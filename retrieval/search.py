@@ -105,10 +105,12 @@ class FusionConfig:
     """
 
     method: str = "rrf"
-    rrf_k: int = 60
+    rrf_k: int = 20
     lexical_weight: float = 1.0
-    dense_weight: float = 1.0
+    dense_weight: float = 0.4
     candidates: int = 100
+    bm25_k1: float = 0.9
+    bm25_b: float = 0.4
 
 
 @dataclass

@@ -143,6 +143,32 @@ def catalog_show(product_id: str, as_json: JsonOpt = False) -> None:
     typer.echo(f"{'description':>12}: {data['description']}")
 
 
+@catalog_app.command("vendor-demo")
+def catalog_vendor_demo(
+    icecat: Annotated[Path | None, typer.Option(help="The full Icecat folder.")] = None,
+    judgments: Annotated[
+        Path | None, typer.Option(help="Judgments CSV whose products are always kept.")
+    ] = None,
+    size: Annotated[int, typer.Option(min=100, help="Products in the subset.")] = 4000,
+    out: Annotated[
+        Path | None, typer.Option(help="Output .jsonl.gz (default: the package's).")
+    ] = None,
+) -> None:
+    """Rebuild the vendored demo subset from the full Icecat catalog."""
+    from retrieval.evaluation import read_judgments
+    from retrieval.icecat import DEMO_FILE, write_demo_subset
+
+    settings = _settings()
+    with _errors():
+        keep: set[str] = set()
+        if judgments is not None:
+            for labels in read_judgments(judgments).values():
+                keep.update(labels)
+        target = out or Path(__file__).resolve().parents[1] / "retrieval" / "data" / DEMO_FILE
+        n = write_demo_subset(icecat or settings.icecat_dir, target, size, keep)
+    typer.echo(f"wrote {n} products to {target}")
+
+
 # ---- search --------------------------------------------------------------------------------------
 
 

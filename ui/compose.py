@@ -10,7 +10,7 @@ from ui.settings import Settings
 
 def build_embedders(settings: Settings) -> tuple[Embedder, Embedder]:
     """The document embedder and the (cached) query embedder."""
-    doc = make_embedder(settings.embedder, settings.embed_max_length)
+    doc = make_embedder(settings.embedder, settings.embed_max_length, lazy=True)
     query = (
         doc
         if settings.query_embedder == settings.embedder
@@ -27,6 +27,8 @@ def build_fusion(settings: Settings) -> FusionConfig:
         lexical_weight=settings.fusion_lexical_weight,
         dense_weight=settings.fusion_dense_weight,
         candidates=settings.fusion_candidates,
+        bm25_k1=settings.bm25_k1,
+        bm25_b=settings.bm25_b,
     )
 
 

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
         fusion_lexical_weight: Weight of the BM25 ranking.
         fusion_dense_weight: Weight of the dense ranking.
         fusion_candidates: Candidates taken from each side before fusion.
+        bm25_k1: BM25 term-frequency saturation.
+        bm25_b: BM25 length normalisation.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOPASSIST_", env_file=".env", extra="ignore")
@@ -39,12 +41,14 @@ class Settings(BaseSettings):
     icecat_dir: Path = Path("../shared/data/icecat")
     embedder: Literal["torch", "torch-fp32", "onnx", "hash"] = "torch"
     query_embedder: Literal["torch", "torch-fp32", "onnx", "hash"] = "onnx"
-    embed_max_length: int = Field(default=32, ge=8, le=512)
+    embed_max_length: int = Field(default=40, ge=8, le=512)
     fusion_method: Literal["rrf", "linear"] = "rrf"
-    fusion_rrf_k: int = Field(default=60, ge=1)
+    fusion_rrf_k: int = Field(default=20, ge=1)
     fusion_lexical_weight: float = Field(default=1.0, ge=0)
-    fusion_dense_weight: float = Field(default=1.0, ge=0)
+    fusion_dense_weight: float = Field(default=0.4, ge=0)
     fusion_candidates: int = Field(default=100, ge=10)
+    bm25_k1: float = Field(default=0.9, gt=0)
+    bm25_b: float = Field(default=0.4, ge=0, le=1)
 
     @property
     def chroma_path(self) -> Path:

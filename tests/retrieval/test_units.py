@@ -1,0 +1,223 @@
+"""Fast unit tests of the catalog's pieces (no Chroma, no model)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from retrieval.errors import CatalogSourceError, EventError
+from retrieval.evaluation import ndcg_at_k, read_judgments
+from retrieval.events import PatchEvent, UpsertEvent, parse_event, parse_feed
+from retrieval.icecat import (
+    derive_category,
+    load_demo,
+    load_icecat,
+    product_from_icecat,
+    seeded_stock,
+    write_demo_subset,
+)
+from retrieval.lexical import BM25Index, LexicalDoc, query_terms, stem, tokenize
+from retrieval.product import Availability, Product
+from retrieval.search import FilterView, FusionConfig, SearchFilters, fuse
+from tests.retrieval.catalog_fixtures import product
+
+ICECAT_RECORD = {
+    "id": "3920564",
+    "name": "006R90321",
+    "title": "Xerox 006R90321 toner cartridge Original Black 6 pc(s)",
+    "short_description": "Toner (6 Per Box) for CopyCentre C65 Digital Copier",
+    "img_500x500": "http://images.example/img.jpg",
+    "date_released": "2009-12-10T00:00:00Z",
+    "supplier": "Xerox",
+    "price": 4995,
+    "attr_t_product_colour": "Black",
+}
+
+
+def test_price_is_exact_decimal_and_float_input_does_not_drift() -> None:
+    q = Product(id="1", title="x", price=49.95)  # type: ignore[arg-type]
+    assert q.price == Decimal("49.95") and q.price_cents == 4995
+
+
+def test_product_rejects_bad_values() -> None:
+    with pytest.raises(ValidationError):
+        Product(id="1", title="x", price=Decimal("-1"))
+    with pytest.raises(ValidationError):
+        Product(id="1", title="x", price=Decimal("1.001"))
+    with pytest.raises(ValidationError):
+        Product(id="", title="x", price=Decimal("1"))
+    with pytest.raises(ValidationError):
+        Product(id="1", title="x", price=Decimal("1"), stock=-2)
+
+
+def test_availability_follows_stock() -> None:
+    assert Availability.for_quantity(0) is Availability.OUT_OF_STOCK
+    assert Availability.for_quantity(3) is Availability.LOW_STOCK
+    assert Availability.for_quantity(50) is Availability.IN_STOCK
+
+
+def test_icecat_record_becomes_a_product() -> None:
+    p = product_from_icecat(ICECAT_RECORD)
+    assert p.price == Decimal("49.95") and p.brand == "Xerox"
+    assert p.category == "toner cartridge"
+    assert p.attributes == {"colour": "Black"}
+    assert p.stock == seeded_stock("3920564")
+    assert p.public_dict()["price"] == 49.95
+
+
+def test_icecat_record_without_price_is_a_clear_error() -> None:
+    with pytest.raises(CatalogSourceError, match="price"):
+        product_from_icecat({k: v for k, v in ICECAT_RECORD.items() if k != "price"})
+
+
+@pytest.mark.parametrize(
+    ("title", "brand", "model", "type_attr", "expected"),
+    [
+        (
+            "Lexmark 08A0476 toner cartridge Original Black 1 pc(s)",
+            "Lexmark",
+            "08A0476",
+            None,
+            "toner cartridge",
+        ),
+        ("HP LaserJet Q7003A output stacker 750 sheets", "HP", "x", None, "output stacker"),
+        ("Canon BCI-6Y Original", "Canon", "BCI-6Y", "Original", "printer supplies"),
+        ("StarTech.com 3 ft Cat5e RJ45 UTP Patch Cable", "StarTech.com", "3 ft", None, "cable"),
+        ("Origin Storage 1TB Desktop SATA HD", "Origin Storage", "1TB", "HDD", "hdd"),
+        ("Foo Bar 9000", "Foo", "Bar", None, "other"),
+    ],
+)
+def test_category_is_derived_from_the_title(
+    title: str, brand: str, model: str, type_attr: str | None, expected: str
+) -> None:
+    assert derive_category(title, brand, model, type_attr) == expected
+
+
+def test_seeded_stock_is_deterministic_and_varied() -> None:
+    stocks = [seeded_stock(str(i)) for i in range(2000)]
+    assert stocks == [seeded_stock(str(i)) for i in range(2000)]
+    zero = sum(s == 0 for s in stocks) / len(stocks)
+    assert 0.08 < zero < 0.18 and max(stocks) <= 120
+
+
+def test_demo_subset_loads_and_round_trips(tmp_path: Path) -> None:
+    demo = load_demo()
+    assert 2000 <= len(demo) <= 10000
+    assert len({p.id for p in demo}) == len(demo)
+    assert load_demo(limit=5) == demo[:5]
+    source = tmp_path / "icecat"
+    source.mkdir()
+    import zipfile
+
+    with zipfile.ZipFile(source / "1.json.zip", "w") as zf:
+        zf.writestr("1.json", json.dumps([ICECAT_RECORD, {**ICECAT_RECORD, "id": "2"}]))
+    out = tmp_path / "demo.jsonl.gz"
+    assert write_demo_subset(source, out, size=1, must_include=["2"]) == 1
+    with gzip.open(out, "rt") as fh:
+        assert [json.loads(line)["id"] for line in fh] == ["2"]
+    assert [p.id for p in load_icecat(source)] == ["3920564", "2"]
+
+
+def test_missing_icecat_folder_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(CatalogSourceError, match="--demo"):
+        load_icecat(tmp_path / "nowhere")
+
+
+def test_tokenize_and_stem() -> None:
+    assert tokenize("The Bluetooth Speakers, for my PC!") == ["bluetooth", "speaker", "pc"]
+    assert [stem(w) for w in ("batteries", "glasses", "cables", "bus", "ps4")] == [
+        "battery",
+        "glass",
+        "cable",
+        "bus",
+        "ps4",
+    ]
+    terms = query_terms("head set laptop")
+    assert terms["headset"] == 1.0 and terms["notebook"] < 1.0
+
+
+def test_bm25_add_replace_remove_keeps_postings_consistent() -> None:
+    bm = BM25Index()
+    bm.add(LexicalDoc("a", "red bluetooth speaker", "audio"))
+    bm.add(LexicalDoc("b", "blue wireless mouse", "computer"))
+    assert [h.id for h in bm.search("speaker")] == ["a"]
+    bm.add(LexicalDoc("a", "red wireless keyboard", "computer"))
+    assert bm.search("speaker") == []
+    assert {h.id for h in bm.search("wireless")} == {"a", "b"}
+    assert bm.remove("a") and not bm.remove("a")
+    assert [h.id for h in bm.search("wireless")] == ["b"] and len(bm) == 1
+    assert bm.search("keyboard") == []
+
+
+def test_bm25_prefers_the_title_and_rarer_terms() -> None:
+    bm = BM25Index()
+    bm.add(LexicalDoc("title", "usb cable", ""))
+    bm.add(LexicalDoc("body", "adapter", "usb cable"))
+    bm.add(LexicalDoc("other", "usb hub", ""))
+    hits = bm.search("usb cable")
+    assert [h.id for h in hits][:2] == ["title", "body"]
+    assert hits[0].matched == ("usb", "cable")
+
+
+def test_filters_admit_exactly_what_they_say() -> None:
+    p = FilterView.of(product("x", "Sony speaker", "49.99", attributes={"colour": "Black"}))
+    assert SearchFilters(price_max=Decimal("49.99")).admits(p)
+    assert not SearchFilters(price_max=Decimal("49.98")).admits(p)
+    assert SearchFilters(price_min=Decimal("49.99"), brands=("SONY",)).admits(p)
+    assert not SearchFilters(brands=("JBL",)).admits(p)
+    assert SearchFilters(attributes={"Colour": "black"}, category="Speaker").admits(p)
+    assert not SearchFilters(attributes={"colour": "red"}).admits(p)
+    out = FilterView.of(product("y", "Sony speaker", "10", stock=0))
+    assert not SearchFilters(in_stock=True).admits(out)
+
+
+def test_rrf_fusion_rewards_agreement() -> None:
+    lexical = [("a", 9.0, ("x",)), ("b", 5.0, ("x",))]
+    dense = [("b", 0.9), ("c", 0.8)]
+    fused = fuse(lexical, dense, FusionConfig())
+    assert [c.id for c in fused] == ["b", "a", "c"]
+    assert fused[0].lexical_rank == 2 and fused[0].dense_rank == 1
+    lex_only = fuse(lexical, dense, FusionConfig(dense_weight=0))
+    assert [c.id for c in lex_only][:2] == ["a", "b"]
+
+
+def test_events_validate_with_clear_messages() -> None:
+    assert isinstance(parse_event({"op": "patch", "id": "1", "price": 9.99}), PatchEvent)
+    up = parse_event({"op": "upsert", "id": "1", "title": "t", "price": 3})
+    assert isinstance(up, UpsertEvent) and up.product.price == Decimal("3")
+    with pytest.raises(EventError, match="line 4.*price"):
+        parse_event({"op": "patch", "id": "1", "price": -1}, line=4)
+    with pytest.raises(EventError, match="needs 'price' and/or 'stock'"):
+        parse_event({"op": "patch", "id": "1"})
+    with pytest.raises(EventError, match="colour"):
+        parse_event({"op": "patch", "id": "1", "stock": 1, "colour": "red"})
+    parsed = parse_feed(["", "{", '{"op": "delete", "id": "9"}', "[1]"])
+    assert [e.line for e in parsed.errors] == [2, 4]
+    assert [line for line, _ in parsed.events] == [3]
+
+
+def test_ndcg() -> None:
+    labels = {"a": 3.0, "b": 1.0, "c": 0.0}
+    assert ndcg_at_k(["a", "b", "c"], labels) == pytest.approx(1.0)
+    assert ndcg_at_k(["x", "y"], labels) == 0.0
+    assert 0 < ndcg_at_k(["b", "a"], labels) < 1
+    assert ndcg_at_k(["a"], {"a": 0.0}) == 0.0
+
+
+def test_judgments_reader_reports_bad_files(tmp_path: Path) -> None:
+    good = tmp_path / "j.csv"
+    good.write_text("query,docid,rating\nspeaker,1,3\nspeaker,2,0\nmouse,3,2\n")
+    assert read_judgments(good) == {"speaker": {"1": 3.0, "2": 0.0}, "mouse": {"3": 2.0}}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("query,doc\nx,1\n")
+    with pytest.raises(CatalogSourceError, match="docid"):
+        read_judgments(bad)
+    worse = tmp_path / "worse.csv"
+    worse.write_text("query,docid,rating\nx,1,high\n")
+    with pytest.raises(CatalogSourceError, match=":2"):
+        read_judgments(worse)

@@ -1,0 +1,122 @@
+"""The `shopassist` command line, end to end on a real embedded Chroma.
+
+Most tests use the hash embedder (fast); the `model` tests use the real MiniLM embedders.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ui.cli import app
+
+pytestmark = pytest.mark.chroma
+SHARED_JUDGMENTS = (
+    Path(__file__).parents[2] / ".." / "shared/data/relevance/icecat_judgments_dev.csv"
+)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SHOPASSIST_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SHOPASSIST_EMBEDDER", "hash")
+    monkeypatch.setenv("SHOPASSIST_QUERY_EMBEDDER", "hash")
+    monkeypatch.delenv("SHOPASSIST_CHROMA_URL", raising=False)
+    return CliRunner()
+
+
+def last_json(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_ingest_search_show_apply(cli: CliRunner, tmp_path: Path) -> None:
+    res = cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "300", "--json"])
+    assert res.exit_code == 0, res.output
+    assert last_json(res.stdout)["products"] == 300
+    assert (tmp_path / "home" / "chroma").is_dir()
+
+    again = cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "300", "--json"])
+    assert last_json(again.stdout)["applied"] == 0  # idempotent
+
+    res = cli.invoke(app, ["search", "toner cartridge", "--max-price", "60", "--json"])
+    assert res.exit_code == 0, res.output
+    out = last_json(res.stdout)
+    assert out["stage"] == "hybrid" and out["hits"]
+    assert all(h["product"]["price"] <= 60 for h in out["hits"])
+    first = out["hits"][0]["product"]
+
+    res = cli.invoke(app, ["catalog", "show", first["id"], "--json"])
+    shown = last_json(res.stdout)
+    assert shown["id"] == first["id"] and isinstance(shown["price"], float)
+    assert {"title", "brand", "stock"} <= shown.keys()
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        json.dumps({"op": "patch", "id": first["id"], "price": 1.25, "stock": 0}) + "\n"
+        "{broken\n" + json.dumps({"op": "delete", "id": "no-such-id"}) + "\n"
+    )
+    res = cli.invoke(app, ["catalog", "apply", str(feed), "--json"])
+    assert res.exit_code == 1
+    report = last_json(res.stdout)
+    assert report["applied"] == 1 and [e["line"] for e in report["errors"]] == [2, 3]
+    assert "line 2" in res.stderr and "no-such-id" in res.stderr
+    shown = last_json(cli.invoke(app, ["catalog", "show", first["id"], "--json"]).stdout)
+    assert shown["price"] == 1.25 and shown["stock"] == 0
+    res = cli.invoke(app, ["search", "toner cartridge", "--in-stock", "--json"])
+    assert first["id"] not in [h["product"]["id"] for h in last_json(res.stdout)["hits"]]
+
+
+def test_bad_input_gets_clear_errors(cli: CliRunner, tmp_path: Path) -> None:
+    res = cli.invoke(app, ["catalog", "ingest", "--icecat", str(tmp_path / "none")])
+    assert res.exit_code == 2 and "--demo" in res.stderr
+    res = cli.invoke(app, ["catalog", "show", "nope"])
+    assert res.exit_code == 1 and "No product with id 'nope'" in res.stderr
+    res = cli.invoke(app, ["search", "x", "--max-price", "cheap"])
+    assert res.exit_code != 0 and "--max-price must be a number" in res.output
+    res = cli.invoke(app, ["catalog", "apply", str(tmp_path / "missing.jsonl")])
+    assert res.exit_code == 1 and "cannot read feed" in res.stderr
+
+
+def test_eval_retrieval_prints_table_and_json(cli: CliRunner, tmp_path: Path) -> None:
+    cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "200"])
+    from retrieval.icecat import load_demo
+
+    products = load_demo(limit=200)
+    toner = [p for p in products if p.category == "toner cartridge"][:3]
+    judgments = tmp_path / "j.csv"
+    judgments.write_text(
+        "query,docid,rating\n" + "".join(f"toner cartridge,{p.id},3\n" for p in toner)
+    )
+    res = cli.invoke(app, ["eval", "retrieval", "--judgments", str(judgments), "--json"])
+    assert res.exit_code == 0, res.output
+    out = last_json(res.stdout)
+    assert out["queries"] == 1 and out["stage"] == "hybrid" and 0 < out["ndcg@10"] <= 1
+    assert "toner cartridge" in res.output
+
+
+def test_interactive_search(cli: CliRunner) -> None:
+    cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "100"])
+    res = cli.invoke(app, ["search"], input="cable\n\n")
+    assert res.exit_code == 0 and "search>" in res.output and "why:" in res.output
+
+
+@pytest.mark.model
+def test_real_embedder_finds_speakers_and_scores_the_dev_judgments(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOPASSIST_EMBEDDER")
+    monkeypatch.delenv("SHOPASSIST_QUERY_EMBEDDER")
+    res = cli.invoke(app, ["catalog", "ingest", "--demo", "--json"])
+    assert res.exit_code == 0, res.output
+    res = cli.invoke(app, ["search", "bluetooth speaker", "-k", "5", "--json"])
+    hits = last_json(res.stdout)["hits"]
+    assert sum("speaker" in h["product"]["title"].lower() for h in hits) >= 4
+    if not SHARED_JUDGMENTS.exists():
+        pytest.skip("the dev judgments are not beside this checkout")
+    res = cli.invoke(app, ["eval", "retrieval", "--judgments", str(SHARED_JUDGMENTS), "--json"])
+    out = last_json(res.stdout)
+    # On the 4,000-product demo subset (every judged product plus distractors).
+    assert out["queries"] == 68 and out["ndcg@10"] >= 0.70
