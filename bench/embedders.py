@@ -19,7 +19,7 @@ from common import DEFAULT_ICECAT, DEFAULT_JUDGMENTS, emit, percentile
 from retrieval.embedder import OnnxMiniLMEmbedder, TorchMiniLMEmbedder
 from retrieval.evaluation import ndcg_at_k, read_judgments
 from retrieval.icecat import load_demo, load_icecat
-from retrieval.index import dense_text
+from retrieval.text import dense_text
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from retrieval.embedder import Embedder
 from retrieval.errors import IndexUnavailable, MissingExtra
 from retrieval.index import ProductIndex
-from retrieval.search import FusionConfig, SearchFilters
+from retrieval.search import FusionConfig
 
 PAGE = 5000
 
@@ -57,24 +57,6 @@ def chroma_client(path: Path | None = None, url: str | None = None) -> Any:
             f"Cannot open Chroma at {where}: {exc} - start it with `chroma run` or unset "
             "SHOPASSIST_CHROMA_URL to use the embedded store."
         ) from exc
-
-
-def where_of(filters: SearchFilters) -> dict[str, Any]:
-    """The Chroma `where` clause equivalent to `SearchFilters.admits`, live records only."""
-    clauses: list[dict[str, Any]] = [{"deleted": False}]
-    if filters.price_min is not None:
-        clauses.append({"price_cents": {"$gte": int(filters.price_min * 100)}})
-    if filters.price_max is not None:
-        clauses.append({"price_cents": {"$lte": int(filters.price_max * 100)}})
-    if filters.brands:
-        clauses.append({"brand_lc": {"$in": [b.lower() for b in filters.brands]}})
-    if filters.category:
-        clauses.append({"category": filters.category.lower()})
-    if filters.in_stock:
-        clauses.append({"in_stock": True})
-    for name, value in filters.attributes.items():
-        clauses.append({f"a_{name.lower()}": value.lower()})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class ChromaIndex(ProductIndex):
@@ -145,15 +127,17 @@ class ChromaIndex(ProductIndex):
                 ids=ids[s : s + self._max_batch], metadatas=metas[s : s + self._max_batch]
             )
 
-    def _dense(self, vector: np.ndarray, filters: SearchFilters, k: int) -> list[tuple[str, float]]:
+    def _dense(
+        self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
         res = self._col.query(
             query_embeddings=[vector],
             n_results=k,
-            where=where_of(filters),
+            ids=list(ids) if ids is not None else None,
             include=["distances"],
         )
-        ids, dists = res["ids"][0], (res["distances"] or [[]])[0]
-        return [(pid, 1.0 - float(d)) for pid, d in zip(ids, dists, strict=True)]
+        found, dists = res["ids"][0], (res["distances"] or [[]])[0]
+        return [(pid, 1.0 - float(d)) for pid, d in zip(found, dists, strict=True)]
 
     def _fetch(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not ids:

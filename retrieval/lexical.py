@@ -137,6 +137,10 @@ class BM25Index:
         for doc in docs:
             self.add(doc)
 
+    def ids_where(self, accept: Callable[[object], bool]) -> list[str]:
+        """The ids of the documents whose payload `accept` admits."""
+        return [name for n, name in self._names.items() if accept(self._payloads[n])]
+
     def set_payload(self, doc_id: str, payload: object) -> None:
         """Replace a document's payload (a price or stock change) without re-indexing its text."""
         self._payloads[self._ids[doc_id]] = payload

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from retrieval.embedder import Embedder, HashEmbedder
-from retrieval.index import ProductIndex, product_of
-from retrieval.search import FilterView, FusionConfig, SearchFilters
+from retrieval.index import ProductIndex
+from retrieval.search import FusionConfig
 
 
 class InMemoryIndex(ProductIndex):
@@ -37,12 +37,11 @@ class InMemoryIndex(ProductIndex):
         for pid, meta in zip(ids, metas, strict=True):
             self._meta[pid] = dict(meta)
 
-    def _dense(self, vector: np.ndarray, filters: SearchFilters, k: int) -> list[tuple[str, float]]:
-        scored = [
-            (pid, float(self._vectors[pid] @ vector))
-            for pid, meta in self._meta.items()
-            if not meta["deleted"] and filters.admits(FilterView.of(product_of(meta)))
-        ]
+    def _dense(
+        self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        pool = self._vectors if ids is None else {p: self._vectors[p] for p in ids}
+        scored = [(pid, float(vec @ vector)) for pid, vec in pool.items()]
         scored.sort(key=lambda item: (-item[1], item[0]))
         return scored[:k]
 

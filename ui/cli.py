@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from ranking.errors import RankingError, RankingInputError
 from retrieval.errors import CatalogError, CatalogInputError
 from retrieval.search import Hit, SearchFilters
 from ui.settings import Settings
@@ -23,6 +24,23 @@ eval_app = typer.Typer(no_args_is_help=True, help="Measure ranking quality.")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(eval_app, name="eval")
 
+
+def _register_training() -> None:
+    from ui.train_cli import eval_pairs, train_app
+
+    app.add_typer(train_app, name="train")
+
+    @eval_app.command("pairs")
+    def _eval_pairs(
+        file: Annotated[Path, typer.Option("--file", help="CSV with query,text,label.")],
+        as_json: JsonOpt = False,
+    ) -> None:
+        """nDCG@10 of the re-ranker on graded pairs, beside the un-tuned MiniLM cosine."""
+        eval_pairs(file, as_json)
+
+
+_register_training()
+
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the summary on the last line).")]
 
@@ -32,10 +50,10 @@ def _errors() -> Iterator[None]:
     """Turn catalog errors into a one-line message and exit status 2 (1 for bad input)."""
     try:
         yield
-    except CatalogInputError as exc:
+    except (CatalogInputError, RankingInputError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    except CatalogError as exc:
+    except (CatalogError, RankingError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
@@ -48,6 +66,17 @@ def _index(settings: Settings | None = None) -> Any:
     from ui.compose import build_index
 
     return build_index(settings or _settings())
+
+
+def _search(rerank: bool) -> Any:
+    from ui.compose import build_search
+
+    return build_search(_settings(), rerank=rerank)
+
+
+NoRerank = Annotated[
+    bool, typer.Option("--no-rerank", help="Hybrid retrieval only, without the re-ranker.")
+]
 
 
 def _emit(data: Any) -> None:
@@ -218,9 +247,10 @@ def search(
     in_stock: Annotated[bool, typer.Option("--in-stock", help="Only in-stock products.")] = False,
     attr: Annotated[list[str] | None, typer.Option(help="NAME=VALUE (repeatable).")] = None,
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=100)] = 10,
+    no_rerank: NoRerank = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Search the catalog (hybrid BM25 + dense). Without QUERY, an interactive prompt."""
+    """Search the catalog (hybrid BM25 + dense, then the re-ranker). Without QUERY, a prompt."""
     filters = SearchFilters(
         price_min=_decimal(min_price, "--min-price"),
         price_max=_decimal(max_price, "--max-price"),
@@ -230,13 +260,14 @@ def search(
         attributes=_attrs(attr or []),
     )
     with _errors():
-        index = _index()
+        engine = _search(rerank=not no_rerank)
         if query is None:
-            _interactive(lambda q: index.search(q, filters, k), index.count())
+            _interactive(lambda q: engine.search(q, filters, k), engine.index.count())
             return
-        hits = index.search(query, filters, k)
+        hits = engine.search(query, filters, k)
     if as_json:
-        _emit({"query": query, "stage": "hybrid", "hits": [h.as_dict() for h in hits]})
+        stage = "hybrid" if no_rerank else "rerank"
+        _emit({"query": query, "stage": stage, "hits": [h.as_dict() for h in hits]})
     else:
         _print_hits(hits)
 
@@ -260,6 +291,7 @@ def _interactive(run: Callable[[str], list[Hit]], count: int) -> None:
 def eval_retrieval(
     judgments: Annotated[Path, typer.Option(help="CSV with query,docid,rating.")],
     k: Annotated[int, typer.Option(help="Cut-off of nDCG.")] = 10,
+    no_rerank: NoRerank = False,
     as_json: JsonOpt = False,
 ) -> None:
     """nDCG@10 of search over the whole indexed catalog against graded judgments."""
@@ -267,10 +299,10 @@ def eval_retrieval(
 
     with _errors():
         labels = read_judgments(judgments)
-        index = _index()
+        engine = _search(rerank=not no_rerank)
         rows = []
         for query, lab in labels.items():
-            ranked = [h.product.id for h in index.search(query, k=k)]
+            ranked = [h.product.id for h in engine.search(query, k=k)]
             rows.append((query, ndcg_at_k(ranked, lab, k), len(lab)))
     mean = sum(r[1] for r in rows) / len(rows) if rows else 0.0
     typer.echo(f"{'query':<32} {'nDCG@' + str(k):>8} {'judged':>7}")
@@ -278,7 +310,8 @@ def eval_retrieval(
         typer.echo(f"{query[:32]:<32} {score:>8.3f} {n:>7}")
     typer.echo(f"{'mean':<32} {mean:>8.3f} {len(rows):>7}")
     if as_json:
-        _emit({f"ndcg@{k}": round(mean, 4), "queries": len(rows), "stage": "hybrid"})
+        stage = "hybrid" if no_rerank else "rerank"
+        _emit({f"ndcg@{k}": round(mean, 4), "queries": len(rows), "stage": stage})
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from assistant.search import ProductSearch
+from ranking.base import Reranker
+from ranking.fusion import FusionWeights
 from retrieval.chroma import ChromaIndex, chroma_client
 from retrieval.embedder import CachedQueryEmbedder, Embedder, make_embedder
 from retrieval.search import FusionConfig
@@ -38,4 +41,32 @@ def build_index(settings: Settings) -> ChromaIndex:
     client = chroma_client(path=settings.chroma_path, url=settings.chroma_url)
     return ChromaIndex(
         client, doc, settings.collection, query_embedder=query, fusion=build_fusion(settings)
+    )
+
+
+def build_reranker(settings: Settings) -> Reranker:
+    """The trained cross-encoder: the bundled model unless `reranker_model` names another."""
+    from ranking.cross_encoder import CrossEncoderReranker
+
+    return CrossEncoderReranker(
+        settings.reranker_model,
+        precision=settings.reranker_precision,
+        max_length=settings.reranker_max_length,
+    )
+
+
+def build_search(settings: Settings, rerank: bool = True) -> ProductSearch:
+    """Retrieval + re-ranking + fusion, as configured."""
+    return ProductSearch(
+        index=build_index(settings),
+        reranker=build_reranker(settings) if rerank else None,
+        weights=FusionWeights(
+            cross_encoder=settings.fusion_w_cross_encoder,
+            retrieval=settings.fusion_w_retrieval,
+            user=settings.fusion_w_user,
+            in_stock=settings.fusion_w_in_stock,
+            popularity=settings.fusion_w_popularity,
+            freshness=settings.fusion_w_freshness,
+        ),
+        candidates=settings.rerank_candidates,
     )

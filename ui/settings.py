@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         fusion_lexical_weight: Weight of the BM25 ranking.
         fusion_dense_weight: Weight of the dense ranking.
         fusion_candidates: Candidates taken from each side before fusion.
+        reranker_model: A re-ranker folder; unset = the model bundled in `ranking/model`.
+        reranker_precision: int8 (dynamic quantisation, fast) or fp32.
+        reranker_max_length: Token limit of query + product text for the re-ranker.
+        rerank_candidates: Retrieval hits the re-ranker re-orders.
+        fusion_w_*: Weights of the final score (see ranking/fusion.py and the README).
         bm25_k1: BM25 term-frequency saturation.
         bm25_b: BM25 length normalisation.
     """
@@ -47,6 +52,16 @@ class Settings(BaseSettings):
     fusion_lexical_weight: float = Field(default=1.0, ge=0)
     fusion_dense_weight: float = Field(default=0.4, ge=0)
     fusion_candidates: int = Field(default=100, ge=10)
+    reranker_model: Path | None = None
+    reranker_precision: Literal["int8", "fp32"] = "int8"
+    reranker_max_length: int = Field(default=64, ge=16, le=512)
+    rerank_candidates: int = Field(default=30, ge=1, le=200)
+    fusion_w_cross_encoder: float = Field(default=1.0, ge=0)
+    fusion_w_retrieval: float = Field(default=0.1, ge=0)
+    fusion_w_user: float = Field(default=0.2, ge=0)
+    fusion_w_in_stock: float = Field(default=0.05, ge=0)
+    fusion_w_popularity: float = Field(default=0.05, ge=0)
+    fusion_w_freshness: float = Field(default=0.02, ge=0)
     bm25_k1: float = Field(default=0.9, gt=0)
     bm25_b: float = Field(default=0.4, ge=0, le=1)
 

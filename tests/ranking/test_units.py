@@ -1,0 +1,104 @@
+"""Unit tests of `ranking` that need no model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ranking.base import OverlapReranker
+from ranking.data import Pair, read_homedepot, read_pairs_csv, split_by_query
+from ranking.errors import RankingInputError
+from ranking.fusion import FusionWeights, ItemSignals, freshness, fuse_scores
+from ranking.metrics import mean_ndcg, ndcg, pair_accuracy
+
+
+def test_importing_ranking_does_not_import_torch() -> None:
+    code = (
+        "import sys, ranking, ranking.base, ranking.fusion, ranking.data, ranking.metrics, "
+        "ranking.cross_encoder, ranking.train; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_ranking_never_imports_retrieval_or_assistant() -> None:
+    for path in Path("ranking").rglob("*.py"):
+        text = path.read_text()
+        assert "import retrieval" not in text and "from retrieval" not in text, path
+        assert "from assistant" not in text and "from ui" not in text, path
+
+
+def test_rank_returns_indices_best_first_and_honours_top_k() -> None:
+    r = OverlapReranker()
+    texts = ["red usb cable", "bluetooth speaker red", "bluetooth speaker"]
+    assert [i for i, _ in r.rank("red bluetooth speaker", texts)] == [1, 2, 0]
+    assert r.rank("red bluetooth speaker", texts, top_k=1) == [(1, 1.0)]
+    assert r.rank("anything", []) == []
+    ties = r.rank("zzz", ["a", "b", "c"])
+    assert [i for i, _ in ties] == [0, 1, 2]  # stable on ties
+
+
+def test_fusion_lets_relevance_lead_and_signals_break_ties() -> None:
+    items = [ItemSignals(in_stock=False), ItemSignals(in_stock=True)]
+    tied = fuse_scores([2.0, 2.0], [0.5, 0.5], items)
+    assert tied[1] > tied[0]
+    clear = fuse_scores([5.0, -3.0], [0.0, 1.0], items)
+    assert clear[0] > clear[1]
+    user = np.array([1.0, 0.0])
+    vec_items = [ItemSignals(vector=np.array([0.0, 1.0])), ItemSignals(vector=np.array([1.0, 0.0]))]
+    personal = fuse_scores([1.0, 1.0], [0.0, 0.0], vec_items, user_vector=user)
+    assert personal[1] > personal[0]
+    assert fuse_scores([1.0, 1.0], [0.0, 0.0], vec_items) == pytest.approx(
+        [0.7311 * 1.05] * 2, rel=1e-3
+    )
+    with pytest.raises(RankingInputError):
+        fuse_scores([1.0], [1.0, 2.0], items)
+    with pytest.raises(RankingInputError):
+        FusionWeights(in_stock=-1)
+    assert freshness(0) == 1.0 and freshness(30) == pytest.approx(0.5)
+
+
+def test_metrics() -> None:
+    assert ndcg([3, 0], [3, 0]) == pytest.approx(1.0)
+    assert ndcg([0, 3], [3, 0]) < 1
+    pairs = [Pair("q", "a", 3), Pair("q", "b", 0), Pair("r", "c", 1), Pair("r", "d", 2)]
+    assert mean_ndcg(pairs, [1, 0, 0, 1]) == pytest.approx(1.0)
+    assert mean_ndcg(pairs, [0, 0, 0, 0]) < 1  # ties count against the scorer
+    assert pair_accuracy(pairs, [1, 0, 1, 0]) == 0.5
+
+
+def test_split_is_by_query_and_reproducible() -> None:
+    pairs = [Pair(f"q{i % 50}", f"t{i}", i % 4) for i in range(500)]
+    train, val = split_by_query(pairs, 0.2)
+    assert not {p.query for p in train} & {p.query for p in val}
+    assert len({p.query for p in val}) == 10
+    assert split_by_query(pairs, 0.2) == (train, val)
+
+
+def test_pair_files(tmp_path: Path) -> None:
+    good = tmp_path / "p.csv"
+    good.write_text('query,text,label\nspeaker,"JBL speaker, blue",2\nspeaker,cable,0\n')
+    assert read_pairs_csv(good)[0] == Pair("speaker", "JBL speaker, blue", 2.0)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("query,text,label\nx,y,good\n")
+    with pytest.raises(RankingInputError, match=":2: label 'good'"):
+        read_pairs_csv(bad)
+    with pytest.raises(RankingInputError, match="missing column"):
+        (tmp_path / "c.csv").write_text("q,t\n")
+        read_pairs_csv(tmp_path / "c.csv")
+    with pytest.raises(RankingInputError, match="Cannot read"):
+        read_pairs_csv(tmp_path / "none.csv")
+    hd = tmp_path / "train.csv.zip"
+    with zipfile.ZipFile(hd, "w") as zf:
+        zf.writestr(
+            "train.csv",
+            "id,product_uid,product_title,search_term,relevance\n1,2,Angle \xe9,angle,2.5\n".encode(
+                "latin-1"
+            ),
+        )
+    assert read_homedepot(hd) == [Pair("angle", "Angle \xe9", 2.25)]
