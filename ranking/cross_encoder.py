@@ -108,7 +108,7 @@ class CrossEncoderReranker(Reranker):
     Args:
         model_dir: A packed or HF folder; defaults to the bundled model.
         precision: "int8" (dynamic quantisation of linear layers, the fast path) or "fp32".
-        max_length: Token limit of query + text.
+        max_length: Token limit of query + text; None = the length the model was trained with.
         batch_size: Pairs per forward pass.
         threads: torch intra-op threads (None keeps torch's default).
     """
@@ -117,7 +117,7 @@ class CrossEncoderReranker(Reranker):
         self,
         model_dir: Path | None = None,
         precision: str = "int8",
-        max_length: int = 64,
+        max_length: int | None = None,
         batch_size: int = 64,
         threads: int | None = None,
     ) -> None:
@@ -132,7 +132,8 @@ class CrossEncoderReranker(Reranker):
         elif precision != "fp32":
             raise ValueError(f"precision must be int8 or fp32, got {precision!r}")
         self.model, self.precision = model, precision
-        self.max_length, self.batch_size = max_length, batch_size
+        trained = model_card(self.model_dir).get("config", {}).get("max_length", 64)
+        self.max_length, self.batch_size = max_length or int(trained), batch_size
         self.name = f"cross-encoder-{precision}"
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]:

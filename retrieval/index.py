@@ -224,9 +224,7 @@ class ProductIndex:
         filters = filters or SearchFilters()
         n = max(k, self.fusion.candidates)
 
-        def accept(view: object) -> bool:
-            return isinstance(view, FilterView) and filters.admits(view)
-
+        accept = filters.predicate()
         lexical = [(h.id, h.score, h.matched) for h in self._lexical.search(query, n, accept)]
         dense: list[tuple[str, float]] = []
         if query.strip() and self.fusion.dense_weight > 0:

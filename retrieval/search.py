@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -39,17 +40,31 @@ class SearchFilters(BaseModel):
 
     def admits(self, view: FilterView) -> bool:
         """Whether a product (as its filter view) satisfies every filter."""
-        if self.price_min is not None and view.price_cents < _cents(self.price_min):
-            return False
-        if self.price_max is not None and view.price_cents > _cents(self.price_max):
-            return False
-        if self.brands and view.brand not in {b.lower() for b in self.brands}:
-            return False
-        if self.category and view.category != self.category.lower():
-            return False
-        if self.in_stock and view.stock <= 0:
-            return False
-        return all(view.attributes.get(k.lower()) == v.lower() for k, v in self.attributes.items())
+        return self.predicate()(view)
+
+    def predicate(self) -> Callable[[object], bool]:
+        """`admits` as a fast closure over precomputed bounds (for scanning many products)."""
+        lo = _cents(self.price_min) if self.price_min is not None else None
+        hi = _cents(self.price_max) if self.price_max is not None else None
+        brands = {b.lower() for b in self.brands}
+        category = self.category.lower() if self.category else None
+        attrs = [(k.lower(), v.lower()) for k, v in self.attributes.items()]
+        in_stock = self.in_stock
+
+        def accept(view: object) -> bool:
+            if not isinstance(view, FilterView):
+                return False
+            if (lo is not None and view.price_cents < lo) or (
+                hi is not None and view.price_cents > hi
+            ):
+                return False
+            if (brands and view.brand not in brands) or (category and view.category != category):
+                return False
+            if in_stock and view.stock <= 0:
+                return False
+            return all(view.attributes.get(k) == v for k, v in attrs)
+
+        return accept
 
     def describe(self) -> dict[str, Any]:
         """The active filters as plain data (for "why this product")."""

@@ -31,7 +31,8 @@ class Settings(BaseSettings):
         fusion_candidates: Candidates taken from each side before fusion.
         reranker_model: A re-ranker folder; unset = the model bundled in `ranking/model`.
         reranker_precision: int8 (dynamic quantisation, fast) or fp32.
-        reranker_max_length: Token limit of query + product text for the re-ranker.
+        reranker_max_length: Token limit of query + product text for the re-ranker; unset =
+            the length the model was trained with.
         rerank_candidates: Retrieval hits the re-ranker re-orders.
         fusion_w_*: Weights of the final score (see ranking/fusion.py and the README).
         bm25_k1: BM25 term-frequency saturation.
@@ -54,7 +55,7 @@ class Settings(BaseSettings):
     fusion_candidates: int = Field(default=100, ge=10)
     reranker_model: Path | None = None
     reranker_precision: Literal["int8", "fp32"] = "int8"
-    reranker_max_length: int = Field(default=64, ge=16, le=512)
+    reranker_max_length: int | None = Field(default=None, ge=16, le=512)
     rerank_candidates: int = Field(default=30, ge=1, le=200)
     fusion_w_cross_encoder: float = Field(default=1.0, ge=0)
     fusion_w_retrieval: float = Field(default=0.1, ge=0)

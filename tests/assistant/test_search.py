@@ -1,0 +1,69 @@
+"""`ProductSearch`: retrieval + re-ranking + fusion, on the fakes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+
+from assistant.search import ProductSearch
+from ranking.base import OverlapReranker, Reranker
+from retrieval.memory import InMemoryIndex
+from retrieval.search import SearchFilters
+from tests.retrieval.catalog_fixtures import sample_products
+
+
+class PreferReranker(Reranker):
+    """Scores texts containing `word` high: shows that the re-ranker decides the order."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+
+    def score(self, query: str, texts: list[str]) -> list[float]:  # type: ignore[override]
+        return [5.0 if self.word in t.lower() else -5.0 for t in texts]
+
+
+class OneUser:
+    def user_vector(self, user_id: str) -> np.ndarray | None:
+        return None if user_id == "nobody" else np.ones(2)
+
+
+def engine(reranker: Reranker | None = None) -> ProductSearch:
+    index = InMemoryIndex()
+    index.upsert(sample_products())
+    return ProductSearch(index, reranker or OverlapReranker())
+
+
+def test_rerank_reorders_and_marks_the_stage() -> None:
+    search = engine(PreferReranker("jbl"))
+    hits = search.search("bluetooth speaker", k=3)
+    assert hits[0].product.id == "s2" and all(h.stage == "rerank" for h in hits)
+    why = hits[0].as_dict()["why"]
+    assert why["rerank_score"] == 5.0 and "retrieval_score" in why
+    plain = search.search("bluetooth speaker", k=3, rerank=False)
+    assert all(h.stage == "hybrid" for h in plain)
+
+
+def test_filters_survive_reranking() -> None:
+    search = engine(PreferReranker("jbl"))
+    hits = search.search("speaker", SearchFilters(price_max=Decimal("50")), k=5)
+    assert hits and all(h.product.price <= 50 for h in hits)
+    assert "s2" not in [h.product.id for h in hits]
+
+
+def test_in_stock_breaks_a_tie() -> None:
+    search = engine(PreferReranker("bluetooth speaker"))
+    hits = search.search("bluetooth speaker", k=3)
+    assert hits[-1].product.id == "s3"  # the one out of stock, equal relevance otherwise
+
+
+def test_empty_query_lists_without_reranking() -> None:
+    hits = engine().search("", SearchFilters(category="mouse"))
+    assert {h.product.id for h in hits} == {"m1", "m2"} and hits[0].stage == "hybrid"
+
+
+def test_user_vector_hook_is_called() -> None:
+    search = engine()
+    search.users = OneUser()
+    assert search.search("mouse", user_id="u1", k=2)
+    assert search.search("mouse", user_id="nobody", k=2)

@@ -1,0 +1,54 @@
+"""The real trained re-ranker (bundled in `ranking/model`), loaded once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from ranking.cross_encoder import CrossEncoderReranker, bundled_model_dir, model_card
+from ranking.errors import ModelMissing
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="session")
+def reranker() -> CrossEncoderReranker:
+    return CrossEncoderReranker()
+
+
+def test_bundled_model_is_small_and_documented() -> None:
+    folder = bundled_model_dir()
+    sizes = {p.name: p.stat().st_size for p in folder.iterdir()}
+    assert sum(sizes.values()) <= 30 * 1024 * 1024
+    assert {"MODEL_CARD.md", "training_report.json", "training_curves.png"} <= sizes.keys()
+    card = model_card()
+    assert card["config"]["loss"] in {"pointwise", "pairwise", "listwise"}
+    assert card["epochs"] and card["epochs"][-1]["val_ndcg10"] > card["baseline_val_ndcg10"]
+
+
+def test_relevant_texts_rank_first(reranker: CrossEncoderReranker) -> None:
+    texts = [
+        "HP 301 ink cartridge black",
+        "Sony SRS-XB13 waterproof portable bluetooth speaker",
+        "Belkin USB-C charging cable 2 m",
+        "JBL Flip 5 portable bluetooth speaker blue",
+    ]
+    ranked = reranker.rank("bluetooth speaker", texts, top_k=2)
+    assert {i for i, _ in ranked} == {1, 3}
+    assert reranker.rank("usb c cable", texts, top_k=1)[0][0] == 2
+
+
+def test_int8_agrees_with_fp32(reranker: CrossEncoderReranker) -> None:
+    fp32 = CrossEncoderReranker(precision="fp32")
+    texts = [f"{w} speaker" for w in ("bluetooth", "wired", "car", "smart", "tiny")] + [
+        "toner cartridge",
+        "usb hub",
+        "laptop bag",
+    ]
+    fast = [i for i, _ in reranker.rank("bluetooth speaker", texts)]
+    slow = [i for i, _ in fp32.rank("bluetooth speaker", texts)]
+    assert fast[:3] == slow[:3]
+
+
+def test_missing_model_says_how_to_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ModelMissing, match="shopassist train reranker"):
+        CrossEncoderReranker(tmp_path)
