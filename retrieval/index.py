@@ -9,12 +9,14 @@ leaves both as they were.
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -73,6 +75,21 @@ class ApplyReport:
         }
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """Run a method under the index's lock: one writer or reader of the in-memory side at a time
+    (the UI serves many sessions from threads)."""
+
+    @functools.wraps(method)
+    def wrapper(self: ProductIndex, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 @dataclass
 class _Prepared:
     """Products sorted by what a write needs, with the vectors of those whose text changed."""
@@ -126,6 +143,7 @@ class ProductIndex:
         self.fusion = fusion or FusionConfig()
         self._lexical = BM25Index(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
         self._state: dict[str, StoredState] = {}
+        self._lock = threading.RLock()
 
     # ---- store primitives, implemented by subclasses -------------------------------------------
 
@@ -158,6 +176,7 @@ class ProductIndex:
 
     # ---- loading ---------------------------------------------------------------------------------
 
+    @_locked
     def _rebuild(self) -> None:
         """Fill the lexical index and the version table from the store."""
         self._lexical = BM25Index(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
@@ -216,6 +235,7 @@ class ProductIndex:
             seen.setdefault(view.brand, view.brand)
         return sorted(seen)
 
+    @_locked
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 10) -> list[Hit]:
         """The `k` best products for `query` that satisfy `filters`, best first.
 
@@ -311,6 +331,7 @@ class ProductIndex:
             prep.vectors = self.embedder.embed([dense_text(p) for p in prep.fresh])
         return prep
 
+    @_locked
     def _commit(self, prep: _Prepared) -> ApplyReport:
         """Write prepared products to the store, then to the in-memory side."""
         fresh, same_text = prep.fresh, prep.same_text
@@ -357,6 +378,7 @@ class ProductIndex:
                     progress(done)
         return report
 
+    @_locked
     def patch(
         self,
         product_id: str,
@@ -396,6 +418,7 @@ class ProductIndex:
         self._lexical.set_payload(product_id, FilterView.of(updated))
         return True
 
+    @_locked
     def delete(self, product_id: str, version: int | None = None) -> bool:
         """Delete a product, leaving a tombstone so that an older upsert cannot bring it back.
 

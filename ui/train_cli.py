@@ -14,6 +14,7 @@ from ranking.cross_encoder import PACKED_WEIGHTS as PACKED
 from ranking.data import Pair, judgment_pairs, read_homedepot, split_by_query
 from ranking.errors import RankingError
 from ranking.train import LOSSES, TrainConfig
+from retrieval.errors import CatalogError
 from ui.settings import Settings
 
 train_app = typer.Typer(no_args_is_help=True, help="Train the models.")
@@ -53,10 +54,14 @@ def train_reranker(
         str, typer.Option(help="auto (compare all by val nDCG) or one of them")
     ] = "auto",
     epochs: Annotated[int, typer.Option(min=1)] = 2,
-    lr: Annotated[float, typer.Option()] = 2e-5,
+    lr: Annotated[float, typer.Option(help="AdamW learning rate (see the model card)")] = 1e-4,
     max_length: Annotated[int, typer.Option(min=16, max=512)] = 64,
     batch_pairs: Annotated[int, typer.Option(min=4)] = 32,
     limit_pairs: Annotated[int | None, typer.Option(help="Train on a sample of N pairs.")] = None,
+    icecat_repeat: Annotated[
+        int, typer.Option(min=1, help="Repeat the Icecat training pairs (target domain).")
+    ] = 1,
+    val_fraction: Annotated[float, typer.Option(min=0.01, max=0.5)] = 0.05,
     compare_pairs: Annotated[
         int, typer.Option(help="Pairs per loss in the auto comparison.")
     ] = 12000,
@@ -75,14 +80,16 @@ def train_reranker(
         raise typer.BadParameter(f"--loss must be auto or one of {', '.join(LOSSES)}")
     try:
         pairs = read_homedepot(homedepot)
-        if judgments is not None:
-            pairs += icecat_pairs(judgments, icecat or settings.icecat_dir)
-    except RankingError as exc:
+        domain = icecat_pairs(judgments, icecat or settings.icecat_dir) if judgments else []
+    except (RankingError, CatalogError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    train_set, val_set = split_by_query(pairs)
+    train_set, val_set = split_by_query(pairs, val_fraction)
     if limit_pairs:
         train_set = _sample_queries(train_set, limit_pairs)
+    domain_train, domain_val = split_by_query(domain, val_fraction) if domain else ([], [])
+    train_set += domain_train * icecat_repeat
+    val_set += domain_val
     typer.echo(
         f"{len(train_set)} training pairs, {len(val_set)} validation pairs "
         f"({len({p.query for p in val_set})} held-out queries)",
@@ -133,6 +140,10 @@ def train_reranker(
     report.extra["loss_comparison"] = comparison
     report.extra["compare_pairs"] = compare_pairs if comparison else None
     report.extra["command"] = " ".join(["shopassist", *sys.argv[1:]])
+    report.extra["icecat_train_pairs"] = len(domain_train)
+    report.extra["icecat_repeat"] = icecat_repeat
+    report.extra["icecat_val_pairs"] = len(domain_val)
+    report.extra["icecat_val_queries"] = len({p.query for p in domain_val})
     (target / "training_report.json").write_text(json.dumps(report.as_dict(), indent=2))
     write_model_card(target, report.as_dict())
     last = report.epochs[-1]

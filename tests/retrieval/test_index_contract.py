@@ -170,3 +170,20 @@ def test_feed_applies_valid_lines_and_reports_bad_ones(index: ProductIndex) -> N
     assert index.get("s1").price == Decimal("45.50")
     assert index.get("n1").brand == "Bose"
     assert "c1" not in ids(index.search("cable"))
+
+
+def test_concurrent_searches_and_updates(index: ProductIndex) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def reader(_: int) -> int:
+        return sum(len(index.search("speaker", SearchFilters(in_stock=True))) for _ in range(20))
+
+    def writer() -> None:
+        for n in range(20):
+            index.patch("s1", price=Decimal(f"{40 + n}.00"), stock=n % 3)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        readers = [pool.submit(reader, i) for i in range(4)]
+        pool.submit(writer).result()
+        assert all(r.result() > 0 for r in readers)
+    assert index.get("s1").price == Decimal("59.00") and index.get("s1").version == 21

@@ -41,7 +41,9 @@ def test_ingest_search_show_apply(cli: CliRunner, tmp_path: Path) -> None:
     again = cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "300", "--json"])
     assert last_json(again.stdout)["applied"] == 0  # idempotent
 
-    res = cli.invoke(app, ["search", "toner cartridge", "--max-price", "60", "--json"])
+    res = cli.invoke(
+        app, ["search", "toner cartridge", "--max-price", "60", "--no-rerank", "--json"]
+    )
     assert res.exit_code == 0, res.output
     out = last_json(res.stdout)
     assert out["stage"] == "hybrid" and out["hits"]
@@ -65,7 +67,7 @@ def test_ingest_search_show_apply(cli: CliRunner, tmp_path: Path) -> None:
     assert "line 2" in res.stderr and "no-such-id" in res.stderr
     shown = last_json(cli.invoke(app, ["catalog", "show", first["id"], "--json"]).stdout)
     assert shown["price"] == 1.25 and shown["stock"] == 0
-    res = cli.invoke(app, ["search", "toner cartridge", "--in-stock", "--json"])
+    res = cli.invoke(app, ["search", "toner cartridge", "--in-stock", "--no-rerank", "--json"])
     assert first["id"] not in [h["product"]["id"] for h in last_json(res.stdout)["hits"]]
 
 
@@ -74,7 +76,7 @@ def test_bad_input_gets_clear_errors(cli: CliRunner, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "--demo" in res.stderr
     res = cli.invoke(app, ["catalog", "show", "nope"])
     assert res.exit_code == 1 and "No product with id 'nope'" in res.stderr
-    res = cli.invoke(app, ["search", "x", "--max-price", "cheap"])
+    res = cli.invoke(app, ["search", "x", "--max-price", "cheap", "--no-rerank"])
     assert res.exit_code != 0 and "--max-price must be a number" in res.output
     res = cli.invoke(app, ["catalog", "apply", str(tmp_path / "missing.jsonl")])
     assert res.exit_code == 1 and "cannot read feed" in res.stderr
@@ -90,7 +92,9 @@ def test_eval_retrieval_prints_table_and_json(cli: CliRunner, tmp_path: Path) ->
     judgments.write_text(
         "query,docid,rating\n" + "".join(f"toner cartridge,{p.id},3\n" for p in toner)
     )
-    res = cli.invoke(app, ["eval", "retrieval", "--judgments", str(judgments), "--json"])
+    res = cli.invoke(
+        app, ["eval", "retrieval", "--judgments", str(judgments), "--no-rerank", "--json"]
+    )
     assert res.exit_code == 0, res.output
     out = last_json(res.stdout)
     assert out["queries"] == 1 and out["stage"] == "hybrid" and 0 < out["ndcg@10"] <= 1
@@ -99,7 +103,7 @@ def test_eval_retrieval_prints_table_and_json(cli: CliRunner, tmp_path: Path) ->
 
 def test_interactive_search(cli: CliRunner) -> None:
     cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "100"])
-    res = cli.invoke(app, ["search"], input="cable\n\n")
+    res = cli.invoke(app, ["search", "--no-rerank"], input="cable\n\n")
     assert res.exit_code == 0 and "search>" in res.output and "why:" in res.output
 
 
@@ -111,12 +115,41 @@ def test_real_embedder_finds_speakers_and_scores_the_dev_judgments(
     monkeypatch.delenv("SHOPASSIST_QUERY_EMBEDDER")
     res = cli.invoke(app, ["catalog", "ingest", "--demo", "--json"])
     assert res.exit_code == 0, res.output
-    res = cli.invoke(app, ["search", "bluetooth speaker", "-k", "5", "--json"])
+    res = cli.invoke(app, ["search", "bluetooth speaker", "-k", "5", "--no-rerank", "--json"])
     hits = last_json(res.stdout)["hits"]
     assert sum("speaker" in h["product"]["title"].lower() for h in hits) >= 4
     if not SHARED_JUDGMENTS.exists():
         pytest.skip("the dev judgments are not beside this checkout")
-    res = cli.invoke(app, ["eval", "retrieval", "--judgments", str(SHARED_JUDGMENTS), "--json"])
-    out = last_json(res.stdout)
+    args = ["eval", "retrieval", "--judgments", str(SHARED_JUDGMENTS), "--json"]
+    hybrid = last_json(cli.invoke(app, [*args, "--no-rerank"]).stdout)
     # On the 4,000-product demo subset (every judged product plus distractors).
-    assert out["queries"] == 68 and out["ndcg@10"] >= 0.70
+    assert hybrid["queries"] == 68 and hybrid["stage"] == "hybrid" and hybrid["ndcg@10"] >= 0.70
+    reranked = last_json(cli.invoke(app, args).stdout)
+    assert reranked["stage"] == "rerank" and reranked["ndcg@10"] > hybrid["ndcg@10"]
+
+
+@pytest.mark.model
+def test_eval_pairs_and_reranked_search(cli: CliRunner, tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(
+        "query,text,label\n"
+        "bluetooth speaker,JBL Flip 5 portable bluetooth speaker,3\n"
+        "bluetooth speaker,HP 301 ink cartridge black,0\n"
+        "bluetooth speaker,Sony wireless speaker with bluetooth,2\n"
+        "usb cable,Belkin USB-C charging cable 2 m,3\n"
+        "usb cable,Logitech K120 keyboard,0\n"
+    )
+    res = cli.invoke(app, ["eval", "pairs", "--file", str(pairs), "--json"])
+    assert res.exit_code == 0, res.output
+    out = last_json(res.stdout)
+    assert out["queries"] == 2 and out["ndcg@10"] >= 0.95 and 0 <= out["baseline_ndcg@10"] <= 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("query,text\nx,y\n")
+    res = cli.invoke(app, ["eval", "pairs", "--file", str(bad)])
+    assert res.exit_code == 1 and "label" in res.stderr
+
+    cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "300"])
+    res = cli.invoke(app, ["search", "toner cartridge", "-k", "5", "--json"])
+    out = last_json(res.stdout)
+    assert out["stage"] == "rerank" and out["hits"]
+    assert all(h["stage"] == "rerank" and "rerank_score" in h["why"] for h in out["hits"])
