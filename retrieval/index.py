@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from retrieval.columns import FilterColumns
 from retrieval.embedder import Embedder
 from retrieval.errors import CatalogError, EventError, ProductNotFound
 from retrieval.events import DeleteEvent, PatchEvent, UpsertEvent
@@ -30,7 +31,7 @@ from retrieval.text import dense_text
 
 log = logging.getLogger(__name__)
 
-DENSE_IDS_LIMIT = 5000  # above this many admitted ids, over-fetching finds enough
+DENSE_IDS_LIMIT = 2000  # up to this many admitted ids, search exactly among them
 
 
 @dataclass
@@ -142,6 +143,7 @@ class ProductIndex:
         self.query_embedder = query_embedder or embedder
         self.fusion = fusion or FusionConfig()
         self._lexical = BM25Index(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
+        self._columns = FilterColumns()
         self._state: dict[str, StoredState] = {}
         self._lock = threading.RLock()
 
@@ -180,6 +182,7 @@ class ProductIndex:
     def _rebuild(self) -> None:
         """Fill the lexical index and the version table from the store."""
         self._lexical = BM25Index(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
+        self._columns = FilterColumns()
         self._state.clear()
         for pid, meta in self._load():
             deleted = bool(meta.get("deleted"))
@@ -189,7 +192,11 @@ class ProductIndex:
 
     def _index_lexical(self, product: Product) -> None:
         body = " ".join((product.brand, product.category, product.description))
-        self._lexical.add(LexicalDoc(product.id, product.title, body, FilterView.of(product)))
+        if product.id in self._lexical:
+            self._columns.kill(self._lexical.row_of(product.id))
+        view = FilterView.of(product)
+        row = self._lexical.add(LexicalDoc(product.id, product.title, body, view))
+        self._columns.set(row, view)
 
     # ---- reads -----------------------------------------------------------------------------------
 
@@ -244,11 +251,11 @@ class ProductIndex:
         filters = filters or SearchFilters()
         n = max(k, self.fusion.candidates)
 
-        accept = filters.predicate()
-        lexical = [(h.id, h.score, h.matched) for h in self._lexical.search(query, n, accept)]
+        mask = None if filters == SearchFilters() else self._columns.mask(filters)
+        lexical = [(h.id, h.score, h.matched) for h in self._lexical.search(query, n, mask)]
         dense: list[tuple[str, float]] = []
         if query.strip() and self.fusion.dense_weight > 0:
-            dense = self._dense_filtered(self.query_embedder.embed_one(query), filters, n, accept)
+            dense = self._dense_filtered(self.query_embedder.embed_one(query), mask, n)
         cands = fuse(lexical, dense, self.fusion)[: max(k * 2, k + 5)]
         metas = self._fetch([c.id for c in cands])
         described = filters.describe()
@@ -277,27 +284,25 @@ class ProductIndex:
         return hits
 
     def _dense_filtered(
-        self,
-        vector: np.ndarray,
-        filters: SearchFilters,
-        n: int,
-        accept: Callable[[object], bool],
+        self, vector: np.ndarray, mask: np.ndarray | None, n: int
     ) -> list[tuple[str, float]]:
-        """The `n` nearest live products that pass `filters`.
+        """The `n` nearest live products among the rows `mask` admits (all live when None).
 
-        Over-fetches and filters in memory; when a selective filter leaves too few, searches
-        again among exactly the admitted ids.
+        A selective filter searches among exactly the admitted ids; a broad one over-fetches and
+        filters in memory.
         """
         live = self._lexical
-        unfiltered = filters == SearchFilters()
-        raw = self._dense(vector, min(n * (1 if unfiltered else 3) + 10, max(len(live), 1)))
-        kept = [(pid, s) for pid, s in raw if pid in live and accept(live.payload(pid))]
-        if unfiltered or len(kept) >= n:
-            return kept[:n]
-        admitted = live.ids_where(accept)
-        if not admitted or len(admitted) > DENSE_IDS_LIMIT:
-            return kept[:n]
-        return self._dense(vector, min(n, len(admitted)), admitted)
+        if mask is not None:
+            rows = np.flatnonzero(mask)
+            if not len(rows):
+                return []
+            if len(rows) <= DENSE_IDS_LIMIT:
+                admitted = [live.name_of(int(r)) for r in rows]
+                return self._dense(vector, min(n, len(admitted)), admitted)
+        raw = self._dense(vector, min(n * (1 if mask is None else 3) + 10, max(len(live), 1)))
+        return [
+            (pid, s) for pid, s in raw if pid in live and (mask is None or mask[live.row_of(pid)])
+        ][:n]
 
     # ---- writes ----------------------------------------------------------------------------------
 
@@ -415,7 +420,9 @@ class ProductIndex:
         updated = Product.model_validate({**current.model_dump(), **changes})
         self._write_meta([product_id], [metadata_of(updated)])
         self._state[product_id] = StoredState(updated.version, updated.text_hash())
-        self._lexical.set_payload(product_id, FilterView.of(updated))
+        view = FilterView.of(updated)
+        self._lexical.set_payload(product_id, view)
+        self._columns.set(self._lexical.row_of(product_id), view)
         return True
 
     @_locked
@@ -436,7 +443,9 @@ class ProductIndex:
         tomb = current.model_copy(update={"version": new_version, "updated_at": utcnow()})
         self._write_meta([product_id], [metadata_of(tomb, deleted=True)])
         self._state[product_id] = StoredState(new_version, tomb.text_hash(), deleted=True)
-        self._lexical.remove(product_id)
+        row = self._lexical.remove(product_id)
+        if row is not None:
+            self._columns.kill(row)
         return True
 
     def apply(

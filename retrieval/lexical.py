@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 STOPWORDS = frozenset(
@@ -89,7 +91,11 @@ class LexicalHit:
 
 
 class BM25Index:
-    """Okapi BM25 over a mutable document set.
+    """Okapi BM25 over a mutable document set, scored with numpy.
+
+    Documents get row numbers (`row_of`); a replaced document gets a new row. Each term's posting
+    list is kept as a dict for cheap updates and turned into numpy arrays when first scored after
+    a change.
 
     Args:
         k1: Term-frequency saturation.
@@ -100,8 +106,9 @@ class BM25Index:
     def __init__(self, k1: float = 1.2, b: float = 0.75, title_weight: int = 2) -> None:
         self.k1, self.b, self.title_weight = k1, b, title_weight
         self._postings: dict[str, dict[int, int]] = defaultdict(dict)
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._doc_terms: dict[int, Counter[str]] = {}
-        self._doc_len: dict[int, int] = {}
+        self._lengths = np.zeros(1024, dtype=np.float32)
         self._ids: dict[str, int] = {}
         self._names: dict[int, str] = {}
         self._payloads: dict[int, object] = {}
@@ -109,93 +116,117 @@ class BM25Index:
         self._total_len = 0
 
     def __len__(self) -> int:
-        return len(self._doc_len)
+        return len(self._ids)
 
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._ids
+
+    @property
+    def capacity(self) -> int:
+        """Rows allocated so far (masks passed to `search` have this length or more)."""
+        return self._next
+
+    def row_of(self, doc_id: str) -> int:
+        """The row number of a live document."""
+        return self._ids[doc_id]
+
+    def name_of(self, row: int) -> str:
+        """The id of the document in a live row."""
+        return self._names[row]
 
     def payload(self, doc_id: str) -> object:
         """The payload stored with a document."""
         return self._payloads[self._ids[doc_id]]
 
-    def add(self, doc: LexicalDoc) -> None:
-        """Add a document, replacing any with the same id."""
+    def add(self, doc: LexicalDoc) -> int:
+        """Add a document, replacing any with the same id; returns its row."""
         self.remove(doc.id)
         terms = Counter(tokenize(doc.title) * self.title_weight + tokenize(doc.body))
         n = self._next
         self._next += 1
+        if n >= len(self._lengths):
+            grown = np.zeros(len(self._lengths) * 2, dtype=np.float32)
+            grown[: len(self._lengths)] = self._lengths
+            self._lengths = grown
         self._ids[doc.id], self._names[n], self._payloads[n] = n, doc.id, doc.payload
         self._doc_terms[n] = terms
         length = sum(terms.values())
-        self._doc_len[n] = length
+        self._lengths[n] = length
         self._total_len += length
         for term, tf in terms.items():
             self._postings[term][n] = tf
+            self._arrays.pop(term, None)
+        return n
 
     def add_many(self, docs: Iterable[LexicalDoc]) -> None:
         """Add several documents."""
         for doc in docs:
             self.add(doc)
 
-    def ids_where(self, accept: Callable[[object], bool]) -> list[str]:
-        """The ids of the documents whose payload `accept` admits."""
-        return [name for n, name in self._names.items() if accept(self._payloads[n])]
-
     def set_payload(self, doc_id: str, payload: object) -> None:
         """Replace a document's payload (a price or stock change) without re-indexing its text."""
         self._payloads[self._ids[doc_id]] = payload
 
-    def remove(self, doc_id: str) -> bool:
-        """Remove a document; returns whether it was there."""
+    def remove(self, doc_id: str) -> int | None:
+        """Remove a document; returns the row it had, or None if it was not there."""
         n = self._ids.pop(doc_id, None)
         if n is None:
-            return False
+            return None
         for term in self._doc_terms.pop(n):
             posting = self._postings[term]
             posting.pop(n, None)
+            self._arrays.pop(term, None)
             if not posting:
                 del self._postings[term]
-        self._total_len -= self._doc_len.pop(n)
+        self._total_len -= int(self._lengths[n])
+        self._lengths[n] = 0
         del self._names[n], self._payloads[n]
-        return True
+        return n
 
-    def search(
-        self,
-        query: str,
-        k: int = 100,
-        accept: Callable[[object], bool] | None = None,
-    ) -> list[LexicalHit]:
-        """The `k` best documents for `query` among those whose payload `accept` admits."""
+    def _posting_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        posting = self._postings.get(term)
+        if not posting:
+            return None
+        arrays = self._arrays.get(term)
+        if arrays is None:
+            rows = np.fromiter(posting.keys(), dtype=np.int64, count=len(posting))
+            tfs = np.fromiter(posting.values(), dtype=np.float32, count=len(posting))
+            arrays = self._arrays[term] = (rows, tfs)
+        return arrays
+
+    def search(self, query: str, k: int = 100, mask: np.ndarray | None = None) -> list[LexicalHit]:
+        """The `k` best documents for `query` among the rows `mask` admits (all when None).
+
+        A query without terms lists the admitted documents in id order, score 0.
+        """
         terms = query_terms(query)
-        n_docs = len(self._doc_len)
-        if not n_docs:
+        if not self._ids:
             return []
-        if not terms:  # no query: list what the filter admits, in id order, score 0
-            names = sorted(
-                name
-                for n, name in self._names.items()
-                if accept is None or accept(self._payloads[n])
-            )
+        if not terms:
+            rows = np.flatnonzero(mask[: self._next]) if mask is not None else list(self._names)
+            names = sorted(self._names[int(r)] for r in rows if int(r) in self._names)
             return [LexicalHit(name, 0.0, ()) for name in names[:k]]
+        n_docs = len(self._ids)
         avg_len = self._total_len / n_docs
-        scores: dict[int, float] = defaultdict(float)
-        matched: dict[int, list[str]] = defaultdict(list)
+        scores = np.zeros(self._next, dtype=np.float32)
+        found: list[tuple[str, np.ndarray]] = []
         for term, weight in terms.items():
-            posting = self._postings.get(term)
-            if not posting:
+            arrays = self._posting_arrays(term)
+            if arrays is None:
                 continue
-            idf = weight * math.log(1 + (n_docs - len(posting) + 0.5) / (len(posting) + 0.5))
-            k1, b, doc_len = self.k1, self.b, self._doc_len
-            for n, tf in posting.items():
-                norm = k1 * (1 - b + b * doc_len[n] / avg_len)
-                scores[n] += idf * tf * (k1 + 1) / (tf + norm)
-                matched[n].append(term)
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], self._names[item[0]]))
-        hits: list[LexicalHit] = []
-        for n, score in ranked:
-            if accept is not None and not accept(self._payloads[n]):
-                continue
-            hits.append(LexicalHit(self._names[n], score, tuple(matched[n])))
-            if len(hits) >= k:
-                break
+            rows, tfs = arrays
+            idf = weight * math.log(1 + (n_docs - len(rows) + 0.5) / (len(rows) + 0.5))
+            norm = self.k1 * (1 - self.b + self.b * self._lengths[rows] / avg_len)
+            scores[rows] += idf * tfs * (self.k1 + 1) / (tfs + norm)
+            found.append((term, rows))
+        if mask is not None:
+            scores[~mask[: self._next]] = 0.0
+        hit_rows = np.flatnonzero(scores > 0)
+        if len(hit_rows) > k:
+            hit_rows = hit_rows[np.argpartition(-scores[hit_rows], k - 1)[:k]]
+        ordered = sorted(hit_rows.tolist(), key=lambda r: (-scores[r], self._names[r]))
+        hits = []
+        for r in ordered:
+            matched = tuple(t for t, rows in found if r in self._postings[t])
+            hits.append(LexicalHit(self._names[r], float(scores[r]), matched))
         return hits
