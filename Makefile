@@ -42,6 +42,8 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/search_latency.py
+	$(BIN)/python bench/embedders.py
+	$(BIN)/python bench/rerank.py
 
 clean:
 	rm -rf $(VENV) .shopassist .pytest_cache .mypy_cache .ruff_cache
