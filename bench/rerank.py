@@ -1,6 +1,6 @@
 """Re-ranking latency: 50 candidates for one query, our fast path vs sentence-transformers fp32.
 
-Same trained model, same pairs, same run. Ours: `CrossEncoderReranker` (torch dynamic int8, the
+Same trained model, same pairs, same run. Ours: `CrossEncoderReranker` (bf16 or int8, the
 trained max length). Baseline: sentence-transformers `CrossEncoder.predict` with its defaults
 (fp32, whole texts) on the dequantised model. Spearman rank agreement of our scores with fp32 at
 the same length and with the baseline's scores, per query, over the dev queries with >= 50 judged
@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--judgments", type=Path, default=DEFAULT_JUDGMENTS)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--candidates", type=int, default=50)
+    ap.add_argument("--precision", default="bf16", choices=["bf16", "int8"])
     args = ap.parse_args()
     demo = {p.id: p for p in load_demo()}
     judgments = read_judgments(args.judgments) if args.judgments.exists() else {}
@@ -48,7 +49,7 @@ def main() -> None:
             ids.append(list(demo)[int(rng.integers(len(demo)))])
         cases.append((q, [rerank_text(demo[d]) for d in ids]))
 
-    ours = CrossEncoderReranker(precision="int8")
+    ours = CrossEncoderReranker(precision=args.precision)
     fp32 = CrossEncoderReranker(precision="fp32")
     from sentence_transformers import CrossEncoder
 

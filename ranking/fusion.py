@@ -11,10 +11,10 @@ coefficients lambda_i. We use the per-item score whose sum that product maximise
     final_i     = lambda_i * relevance_i
 
 `retrieval_i` is the retrieval score min-max normalised over the candidates; popularity and
-freshness are in [0, 1]. With the defaults (w_ce 1, w_retrieval 0.1, small lambda weights) the
-cross-encoder decides and the rest breaks near-ties: an in-stock, popular, recent item wins
-between two equally relevant ones. `w(u)` is a hook: `UserVectorProvider` returns it (or None),
-and the behaviour loop fills it from clicks and purchases.
+freshness are in [0, 1]. With the defaults (w_ce 1, w_retrieval 0.3, small lambda weights)
+the cross-encoder leads, and the retrieval score and lambda break near-ties: an in-stock, popular,
+recent item wins between two equally relevant ones. `w(u)` is a hook: `UserVectorProvider`
+returns it (or None), and the behaviour loop fills it from clicks and purchases.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class FusionWeights:
     """Weights of the fused score (documented in the README's configuration table)."""
 
     cross_encoder: float = 1.0
-    retrieval: float = 0.1
+    retrieval: float = 0.3
     user: float = 0.2
     in_stock: float = 0.05
     popularity: float = 0.05

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
         fusion_dense_weight: Weight of the dense ranking.
         fusion_candidates: Candidates taken from each side before fusion.
         reranker_model: A re-ranker folder; unset = the model bundled in `ranking/model`.
-        reranker_precision: int8 (dynamic quantisation, fast) or fp32.
+        reranker_precision: bf16 (default), int8 (dynamic quantisation) or fp32.
         reranker_max_length: Token limit of query + product text for the re-ranker; unset =
             the length the model was trained with.
         rerank_candidates: Retrieval hits the re-ranker re-orders.
@@ -54,11 +54,11 @@ class Settings(BaseSettings):
     fusion_dense_weight: float = Field(default=0.4, ge=0)
     fusion_candidates: int = Field(default=100, ge=10)
     reranker_model: Path | None = None
-    reranker_precision: Literal["int8", "fp32"] = "int8"
+    reranker_precision: Literal["bf16", "int8", "fp32"] = "bf16"
     reranker_max_length: int | None = Field(default=None, ge=16, le=512)
-    rerank_candidates: int = Field(default=30, ge=1, le=200)
+    rerank_candidates: int = Field(default=20, ge=1, le=200)
     fusion_w_cross_encoder: float = Field(default=1.0, ge=0)
-    fusion_w_retrieval: float = Field(default=0.1, ge=0)
+    fusion_w_retrieval: float = Field(default=0.3, ge=0)
     fusion_w_user: float = Field(default=0.2, ge=0)
     fusion_w_in_stock: float = Field(default=0.05, ge=0)
     fusion_w_popularity: float = Field(default=0.05, ge=0)
