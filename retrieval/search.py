@@ -162,6 +162,8 @@ class Hit:
             parts.append("matches " + ", ".join(repr(t) for t in self.matched_terms))
         if self.dense_rank is not None:
             parts.append(f"similar in meaning (cosine {self.dense_score:.2f})")
+        if "rerank_score" in self.extra_scores:
+            parts.append(f"re-ranker score {self.extra_scores['rerank_score']:.2f}")
         for name, value in self.filters.items():
             parts.append(f"{name} {value}")
         return "; ".join(parts) or "closest match"

@@ -40,6 +40,7 @@ def test_rerank_reorders_and_marks_the_stage() -> None:
     assert hits[0].product.id == "s2" and all(h.stage == "rerank" for h in hits)
     why = hits[0].as_dict()["why"]
     assert why["rerank_score"] == 5.0 and "retrieval_score" in why
+    assert "re-ranker score 5.00" in hits[0].why()
     plain = search.search("bluetooth speaker", k=3, rerank=False)
     assert all(h.stage == "hybrid" for h in plain)
 
