@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.search import FilterView, SearchFilters
+from retrieval.search import FilterView, SearchFilters, to_cents
 
 
 class FilterColumns:
@@ -65,9 +65,9 @@ class FilterColumns:
         """The rows that are live and satisfy `filters` (same meaning as `SearchFilters.admits`)."""
         m = self.live.copy()
         if filters.price_min is not None:
-            m &= self.price >= int((filters.price_min * 100).to_integral_value())
+            m &= self.price >= to_cents(filters.price_min)
         if filters.price_max is not None:
-            m &= self.price <= int((filters.price_max * 100).to_integral_value())
+            m &= self.price <= to_cents(filters.price_max)
         if filters.brands:
             codes = [self._codes[b.lower()] for b in filters.brands if b.lower() in self._codes]
             m &= np.isin(self.brand, codes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -39,32 +38,21 @@ class SearchFilters(BaseModel):
         return tuple(value) if isinstance(value, list) else value
 
     def admits(self, view: FilterView) -> bool:
-        """Whether a product (as its filter view) satisfies every filter."""
-        return self.predicate()(view)
+        """Whether a product (as its filter view) satisfies every filter.
 
-    def predicate(self) -> Callable[[object], bool]:
-        """`admits` as a fast closure over precomputed bounds (for scanning many products)."""
-        lo = _cents(self.price_min) if self.price_min is not None else None
-        hi = _cents(self.price_max) if self.price_max is not None else None
-        brands = {b.lower() for b in self.brands}
-        category = self.category.lower() if self.category else None
-        attrs = [(k.lower(), v.lower()) for k, v in self.attributes.items()]
-        in_stock = self.in_stock
-
-        def accept(view: object) -> bool:
-            if not isinstance(view, FilterView):
-                return False
-            if (lo is not None and view.price_cents < lo) or (
-                hi is not None and view.price_cents > hi
-            ):
-                return False
-            if (brands and view.brand not in brands) or (category and view.category != category):
-                return False
-            if in_stock and view.stock <= 0:
-                return False
-            return all(view.attributes.get(k) == v for k, v in attrs)
-
-        return accept
+        `FilterColumns.mask` is the vectorised twin of this method; a unit test keeps them equal.
+        """
+        if self.price_min is not None and view.price_cents < to_cents(self.price_min):
+            return False
+        if self.price_max is not None and view.price_cents > to_cents(self.price_max):
+            return False
+        if self.brands and view.brand not in {b.lower() for b in self.brands}:
+            return False
+        if self.category and view.category != self.category.lower():
+            return False
+        if self.in_stock and view.stock <= 0:
+            return False
+        return all(view.attributes.get(k.lower()) == v.lower() for k, v in self.attributes.items())
 
     def describe(self) -> dict[str, Any]:
         """The active filters as plain data (for "why this product")."""
@@ -84,7 +72,8 @@ class SearchFilters(BaseModel):
         return out
 
 
-def _cents(amount: Decimal) -> int:
+def to_cents(amount: Decimal) -> int:
+    """An amount in currency units as integer cents."""
     return int((amount * 100).to_integral_value())
 
 

@@ -221,3 +221,35 @@ def test_judgments_reader_reports_bad_files(tmp_path: Path) -> None:
     worse.write_text("query,docid,rating\nx,1,high\n")
     with pytest.raises(CatalogSourceError, match=":2"):
         read_judgments(worse)
+
+
+def test_vectorised_filter_mask_agrees_with_admits() -> None:
+    from itertools import product as combos
+
+    from retrieval.columns import FilterColumns
+    from tests.retrieval.catalog_fixtures import sample_products
+
+    views = [FilterView.of(p) for p in sample_products()]
+    columns = FilterColumns(capacity=2)  # forces growth
+    for row, view in enumerate(views):
+        columns.set(row, view)
+    columns.kill(7)
+    prices = [None, Decimal("15"), Decimal("49.99")]
+    for lo, hi, brands, category, stock, attrs in combos(
+        prices,
+        prices,
+        [(), ("logitech", "SONY")],
+        [None, "speaker", "Mouse"],
+        [False, True],
+        [{}, {"colour": "BLACK"}],
+    ):
+        f = SearchFilters(
+            price_min=lo,
+            price_max=hi,
+            brands=brands,
+            category=category,
+            in_stock=stock,
+            attributes=attrs,
+        )
+        expected = [row < 7 and f.admits(v) for row, v in enumerate(views)]
+        assert columns.mask(f)[: len(views)].tolist() == expected, f
