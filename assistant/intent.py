@@ -1,0 +1,69 @@
+"""The typed intent of one customer message: what the model proposes and the parser reads."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SortOrder = Literal["relevance", "price_asc", "price_desc"]
+
+
+class IntentName(StrEnum):
+    """What the customer wants from this turn."""
+
+    SEARCH = "search"
+    REFINE = "refine"
+    PRODUCT_QUESTION = "product_question"
+    COMPARE = "compare"
+    ADD_TO_CART = "add_to_cart"
+    VIEW_CART = "view_cart"
+    ORDER_STATUS = "order_status"
+    RETURN_REQUEST = "return_request"
+    CANCEL_ORDER = "cancel_order"
+    POLICY_QUESTION = "policy_question"
+    HANDOFF = "handoff"
+    GREETING = "greeting"
+    OTHER = "other"
+
+
+class Intent(BaseModel):
+    """One message, structured.
+
+    Attributes:
+        intent: What the customer wants.
+        query: The product words to search for ("" when none).
+        category: A product category, when named.
+        brands: Brands named, as the catalog writes them.
+        price_min: Lowest price wanted, in currency units.
+        price_max: Highest price wanted, in currency units.
+        attributes: Attribute values named ("colour": "black", "capacity": "64 GB").
+        sort: A requested order.
+        refs: Products shown earlier that the message points at: 1-based positions, -1 = last.
+        order_id: An order number, when given.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    intent: IntentName = IntentName.OTHER
+    query: str = ""
+    category: str | None = None
+    brands: list[str] = Field(default_factory=list)
+    price_min: Decimal | None = Field(default=None, ge=0)
+    price_max: Decimal | None = Field(default=None, ge=0)
+    attributes: dict[str, str] = Field(default_factory=dict)
+    sort: SortOrder | None = None
+    refs: list[int] = Field(default_factory=list)
+    order_id: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered_range(self) -> Intent:
+        if (
+            self.price_min is not None
+            and self.price_max is not None
+            and self.price_min > self.price_max
+        ):
+            self.price_min, self.price_max = self.price_max, self.price_min
+        return self

@@ -1,0 +1,101 @@
+"""The deterministic parser: the floor under every turn."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from assistant.intent import Intent, IntentName
+from assistant.parser import MessageParser
+
+PARSER = MessageParser(
+    brands=["Sony", "JBL", "Logitech", "Tripp Lite", "HP", "Apple", "StarTech.com"],
+    categories=["bluetooth speaker", "mouse", "toner cartridge"],
+)
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("waterproof bluetooth speaker under $50", "search"),
+        ("the second one, is it in stock?", "product_question"),
+        ("where is my order 1043?", "order_status"),
+        ("I want to return it", "return_request"),
+        ("only Logitech", "refine"),
+        ("cheaper", "refine"),
+        ("under 30", "refine"),
+        ("hi there", "greeting"),
+        ("talk to a human please", "handoff"),
+        ("compare the first and the third", "compare"),
+        ("add the 2nd one to my cart", "add_to_cart"),
+        ("what's in my cart", "view_cart"),
+        ("what is your return policy?", "policy_question"),
+        ("cancel order #A-20931", "cancel_order"),
+        ("tell me about the last one", "product_question"),
+        ("", "other"),
+        ("?!", "other"),
+    ],
+)
+def test_intent_rules(text: str, intent: str) -> None:
+    assert PARSER.parse(text).intent == IntentName(intent)
+
+
+@pytest.mark.parametrize(
+    ("text", "lo", "hi"),
+    [
+        ("speaker under $50", None, D("50")),
+        ("mouse below 25 dollars", None, D("25")),
+        ("less than 19.99", None, D("19.99")),
+        ("between 20 and 40 dollars", D("20"), D("40")),
+        ("Sony headphones $100-$200", D("100"), D("200")),
+        ("from $300 to $100", D("100"), D("300")),
+        ("at least $80", D("80"), None),
+        ("laptop bag around $40", D("32.00"), D("48.00")),
+        ("a $25 mouse", None, D("25")),
+        ("usb cable 2 m", None, None),
+        ("64gb usb stick", None, None),
+    ],
+)
+def test_prices(text: str, lo: Decimal | None, hi: Decimal | None) -> None:
+    got = PARSER.parse(text)
+    assert (got.price_min, got.price_max) == (lo, hi)
+
+
+def test_brands_are_catalog_names_longest_first_and_case_insensitive() -> None:
+    assert PARSER.parse("tripp lite usb cable").brands == ["Tripp Lite"]
+    assert PARSER.parse("startech.com or hp cables").brands == ["StarTech.com", "HP"]
+    assert PARSER.parse("a sonya pillow").brands == []  # whole words only
+    assert PARSER.parse("shop for jbl speakers").brands == ["JBL"]
+
+
+def test_references_orders_and_attributes() -> None:
+    assert PARSER.parse("the second one").refs == [2]
+    assert PARSER.parse("compare #1 and number 3").refs == [1, 3]
+    assert PARSER.parse("the last one please").refs == [-1]
+    assert PARSER.parse("where is order no. 1043").order_id == "1043"
+    assert PARSER.parse("status of order #A-20931").refs == []
+    got = PARSER.parse("64gb usb stick in gray")
+    assert got.attributes == {"colour": "grey", "capacity": "64 GB"}
+    assert PARSER.parse('15.6" laptop bag').attributes == {"screen_size": "15.6 inch"}
+    assert PARSER.parse("cheapest wireless mouse").sort == "price_asc"
+
+
+def test_query_keeps_product_words_only() -> None:
+    got = PARSER.parse("I need a waterproof bluetooth speaker under $50 please")
+    assert got.query == "waterproof bluetooth speaker"
+    assert got.category == "bluetooth speaker"
+    assert PARSER.parse("where is my order 1043?").query == ""
+
+
+def test_intent_schema_validates() -> None:
+    swapped = Intent(intent=IntentName.SEARCH, price_min=D("50"), price_max=D("10"))
+    assert (swapped.price_min, swapped.price_max) == (D("10"), D("50"))
+    with pytest.raises(ValidationError):
+        Intent(intent="shopping")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Intent(price_max=D("-1"))
+    with pytest.raises(ValidationError):
+        Intent.model_validate({"intent": "search", "colour": "red"})
