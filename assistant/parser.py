@@ -204,6 +204,7 @@ class MessageParser:
             (b, re.compile(r"(?<![\w.])" + re.escape(b) + r"(?![\w])", re.I)) for b in names
         ]
         self._categories = sorted({c.lower() for c in categories if c}, key=len, reverse=True)
+        self.brand_names = {name for name, _ in self._brands}
 
     def parse(self, text: str) -> Intent:
         """The deterministic reading of `text` (intent by keyword rules, slots by pattern)."""

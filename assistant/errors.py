@@ -1,0 +1,44 @@
+"""Errors of the assistant, organised by who must act.
+
+::
+
+    AssistantError              base of everything raised by `assistant`
+    ├── ModelError              the model misbehaved: the turn falls back to parser + templates
+    │   ├── ModelUnavailable    the server is down, slow, or answered with an error
+    │   └── ExtractionFailed    every attempt gave output that does not fit the schema
+    └── AssistantOperatorError  the deployment is wrong: fix the set-up
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AssistantError(Exception):
+    """Base of every error raised by the assistant."""
+
+
+class ModelError(AssistantError):
+    """The model misbehaved; the caller falls back to deterministic behaviour."""
+
+
+class ModelUnavailable(ModelError):
+    """The model server cannot be reached, timed out, or answered with an error."""
+
+
+class ExtractionFailed(ModelError):
+    """Structured output failed validation on every attempt.
+
+    Attributes:
+        attempts: How many completions were tried.
+        last_completion: The last text the model returned.
+    """
+
+    def __init__(self, message: str, attempts: int, last_completion: Any) -> None:
+        super().__init__(f"{message} (after {attempts} attempts; last: {last_completion!r:.200})")
+        self.attempts = attempts
+        self.last_completion = last_completion
+
+
+class AssistantOperatorError(AssistantError):
+    """The deployment is wrong; the message says how to fix it."""

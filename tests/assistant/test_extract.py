@@ -1,0 +1,106 @@
+"""Intent extraction on the fake model: the model proposes, the parser's facts win."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from assistant.chat_model import FunctionChatModel, Message
+from assistant.errors import ModelUnavailable
+from assistant.extract import IntentExtractor, build_messages
+from assistant.intent import IntentName
+from assistant.parser import MessageParser
+
+PARSER = MessageParser(brands=["Sony", "JBL", "Logitech"], categories=["bluetooth speaker"])
+
+
+def model_saying(data: dict[str, Any] | str) -> FunctionChatModel:
+    text = data if isinstance(data, str) else json.dumps(data)
+    return FunctionChatModel(lambda messages, schema: text)
+
+
+def test_prompt_is_few_shot_from_package_files() -> None:
+    messages = build_messages("hello")
+    assert messages[0].role == "system" and "JSON" in messages[0].content
+    assert messages[-1] == Message("user", "hello")
+    assert len(messages) == 8  # system + 3 examples x 2 + the message
+
+
+def test_model_cannot_replace_numbers_or_brands_read_from_the_text() -> None:
+    model = model_saying(
+        {
+            "intent": "search",
+            "query": "speaker",
+            "brands": ["Bose", "JBL"],
+            "price_max": 30,
+            "order_id": "999",
+        }
+    )
+    got = IntentExtractor(PARSER, model).extract("Sony speaker under $50")
+    assert got.source == "merged"
+    assert got.intent.price_max == Decimal("50")  # the parser's number stands
+    assert got.intent.brands == ["Sony"]  # Bose and JBL are not in the text
+    assert got.intent.order_id is None
+
+
+def test_model_fills_what_the_text_supports() -> None:
+    model = model_saying(
+        {
+            "intent": "search",
+            "query": "speaker for the shower",
+            "price_min": 20,
+            "attributes": {"colour": "blue", "material": "rubber"},
+        }
+    )
+    got = IntentExtractor(PARSER, model).extract("a speaker for the shower from 20, jbl, blue")
+    assert got.intent.price_min == Decimal("20")
+    assert got.intent.brands == ["JBL"]
+    assert got.intent.attributes == {"colour": "blue"}  # "rubber" is not in the text
+
+
+def test_service_intents_from_keywords_are_never_overruled() -> None:
+    model = model_saying({"intent": "search", "query": "order"})
+    got = IntentExtractor(PARSER, model).extract("where is my order 1043?")
+    assert got.intent.intent is IntentName.ORDER_STATUS and got.intent.order_id == "1043"
+    assert got.intent.query == ""
+
+
+def test_model_may_turn_a_search_into_a_product_question() -> None:
+    model = model_saying({"intent": "product_question", "query": "waterproof"})
+    got = IntentExtractor(PARSER, model).extract("is the JBL waterproof?")
+    assert got.intent.intent is IntentName.PRODUCT_QUESTION
+
+
+def test_bounded_reask_then_parser_fallback() -> None:
+    calls: list[Sequence[Message]] = []
+
+    def bad(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        calls.append(messages)
+        return '{"intent": "shopping"}'
+
+    got = IntentExtractor(PARSER, FunctionChatModel(bad), attempts=3).extract("sony speaker")
+    assert len(calls) == 3 and "not valid" in calls[-1][-1].content
+    assert got.source == "parser" and "after 3 attempts" in (got.fault or "")
+    assert got.intent.intent is IntentName.SEARCH and got.intent.brands == ["Sony"]
+
+
+def test_model_down_means_parser_answer() -> None:
+    def down(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        raise ModelUnavailable("connection refused")
+
+    got = IntentExtractor(PARSER, FunctionChatModel(down)).extract("under 30")
+    assert got.source == "parser" and got.intent.price_max == Decimal("30")
+    assert IntentExtractor(PARSER, None).extract("hi").intent.intent is IntentName.GREETING
+
+
+def test_schema_is_sent_for_constrained_decoding() -> None:
+    seen: list[dict[str, Any] | None] = []
+
+    def capture(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        seen.append(schema)
+        return '{"intent": "greeting"}'
+
+    IntentExtractor(PARSER, FunctionChatModel(capture)).extract("hello")
+    assert seen[0] is not None and "intent" in seen[0]["properties"]
