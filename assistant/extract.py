@@ -77,7 +77,11 @@ def merge(parsed: Intent, proposed: Intent, text: str, brands: set[str]) -> Inte
     """Combine the parser's reading with the model's proposal under the rules above."""
     intent = parsed.intent
     if parsed.intent in _MODEL_MAY_DECIDE and proposed.intent in _PRODUCT_INTENTS:
-        intent = proposed.intent
+        # A question about a product needs a question or a reference in the text: a weak model
+        # copies its few-shot examples, and a plain search must stay a search.
+        is_question = text.rstrip().endswith("?") or bool(parsed.refs)
+        if proposed.intent is not IntentName.PRODUCT_QUESTION or is_question:
+            intent = proposed.intent
 
     def number(mine: Decimal | None, theirs: Decimal | None) -> Decimal | None:
         if mine is not None:

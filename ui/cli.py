@@ -284,6 +284,46 @@ def _interactive(run: Callable[[str], list[Hit]], count: int) -> None:
         _print_hits(run(line))
 
 
+# ---- llm -----------------------------------------------------------------------------------------
+
+llm_app = typer.Typer(no_args_is_help=True, help="The model server.")
+app.add_typer(llm_app, name="llm")
+
+
+@llm_app.command("serve")
+def llm_serve(
+    port: Annotated[int | None, typer.Option(help="Port (default SHOPASSIST_LLM_PORT).")] = None,
+) -> None:
+    """Start vLLM's OpenAI-compatible server with the configured model; Ctrl-C stops it."""
+    import signal as _signal
+
+    from assistant.errors import AssistantError
+    from ui import llm_server
+
+    settings = _settings()
+    chosen = port or settings.llm_port
+    root = Path(__file__).resolve().parents[1]
+    settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        proc = llm_server.start(settings.home, root, chosen, settings.llm_model)
+    except AssistantError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"model server ready at http://127.0.0.1:{chosen}/v1 (model shopassist-llm)")
+
+    def _interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    _signal.signal(_signal.SIGTERM, _interrupt)
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        llm_server.stop(proc)
+        typer.echo("model server stopped")
+
+
 # ---- eval ----------------------------------------------------------------------------------------
 
 

