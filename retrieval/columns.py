@@ -61,6 +61,11 @@ class FilterColumns:
             self.live[row] = False
             self.attributes.pop(row, None)
 
+    def live_brands(self) -> frozenset[str]:
+        """The (lower-case) brands of the live rows."""
+        codes = frozenset(np.unique(self.brand[self.live]).tolist())
+        return frozenset(name for name, code in self._codes.items() if code in codes)
+
     def mask(self, filters: SearchFilters) -> np.ndarray:
         """The rows that are live and satisfy `filters` (same meaning as `SearchFilters.admits`)."""
         m = self.live.copy()

@@ -144,6 +144,7 @@ class ProductIndex:
         self.fusion = fusion or FusionConfig()
         self._lexical = BM25Index(k1=self.fusion.bm25_k1, b=self.fusion.bm25_b)
         self._columns = FilterColumns()
+        self._brand_names: dict[str, str] = {}  # lower case -> as written in the catalog
         self._state: dict[str, StoredState] = {}
         self._lock = threading.RLock()
 
@@ -194,9 +195,9 @@ class ProductIndex:
         body = " ".join((product.brand, product.category, product.description))
         if product.id in self._lexical:
             self._columns.kill(self._lexical.row_of(product.id))
-        view = FilterView.of(product)
-        row = self._lexical.add(LexicalDoc(product.id, product.title, body, view))
-        self._columns.set(row, view)
+        row = self._lexical.add(LexicalDoc(product.id, product.title, body))
+        self._columns.set(row, FilterView.of(product))
+        self._brand_names.setdefault(product.brand.lower(), product.brand)
 
     # ---- reads -----------------------------------------------------------------------------------
 
@@ -235,12 +236,8 @@ class ProductIndex:
 
     def brands(self) -> list[str]:
         """Every brand of a live product, as written in the catalog."""
-        seen: dict[str, str] = {}
-        for pid in self.ids():
-            view = self._lexical.payload(pid)
-            assert isinstance(view, FilterView)
-            seen.setdefault(view.brand, view.brand)
-        return sorted(seen)
+        live = self._columns.live_brands()
+        return sorted(self._brand_names[b] for b in live if b in self._brand_names and b)
 
     @_locked
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 10) -> list[Hit]:
@@ -420,9 +417,7 @@ class ProductIndex:
         updated = Product.model_validate({**current.model_dump(), **changes})
         self._write_meta([product_id], [metadata_of(updated)])
         self._state[product_id] = StoredState(updated.version, updated.text_hash())
-        view = FilterView.of(updated)
-        self._lexical.set_payload(product_id, view)
-        self._columns.set(self._lexical.row_of(product_id), view)
+        self._columns.set(self._lexical.row_of(product_id), FilterView.of(updated))
         return True
 
     @_locked

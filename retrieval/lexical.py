@@ -73,12 +73,11 @@ def query_terms(query: str) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class LexicalDoc:
-    """What the lexical index needs of a product: its text fields and one filter payload."""
+    """What the lexical index needs of a product: its id and text fields."""
 
     id: str
     title: str
     body: str
-    payload: object = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,6 @@ class BM25Index:
         self._lengths = np.zeros(1024, dtype=np.float32)
         self._ids: dict[str, int] = {}
         self._names: dict[int, str] = {}
-        self._payloads: dict[int, object] = {}
         self._next = 0
         self._total_len = 0
 
@@ -134,10 +132,6 @@ class BM25Index:
         """The id of the document in a live row."""
         return self._names[row]
 
-    def payload(self, doc_id: str) -> object:
-        """The payload stored with a document."""
-        return self._payloads[self._ids[doc_id]]
-
     def add(self, doc: LexicalDoc) -> int:
         """Add a document, replacing any with the same id; returns its row."""
         self.remove(doc.id)
@@ -148,7 +142,7 @@ class BM25Index:
             grown = np.zeros(len(self._lengths) * 2, dtype=np.float32)
             grown[: len(self._lengths)] = self._lengths
             self._lengths = grown
-        self._ids[doc.id], self._names[n], self._payloads[n] = n, doc.id, doc.payload
+        self._ids[doc.id], self._names[n] = n, doc.id
         self._doc_terms[n] = terms
         length = sum(terms.values())
         self._lengths[n] = length
@@ -163,10 +157,6 @@ class BM25Index:
         for doc in docs:
             self.add(doc)
 
-    def set_payload(self, doc_id: str, payload: object) -> None:
-        """Replace a document's payload (a price or stock change) without re-indexing its text."""
-        self._payloads[self._ids[doc_id]] = payload
-
     def remove(self, doc_id: str) -> int | None:
         """Remove a document; returns the row it had, or None if it was not there."""
         n = self._ids.pop(doc_id, None)
@@ -180,7 +170,7 @@ class BM25Index:
                 del self._postings[term]
         self._total_len -= int(self._lengths[n])
         self._lengths[n] = 0
-        del self._names[n], self._payloads[n]
+        del self._names[n]
         return n
 
     def _posting_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:

@@ -187,3 +187,9 @@ def test_concurrent_searches_and_updates(index: ProductIndex) -> None:
         pool.submit(writer).result()
         assert all(r.result() > 0 for r in readers)
     assert index.get("s1").price == Decimal("59.00") and index.get("s1").version == 21
+
+
+def test_brands_are_the_live_ones_as_written(index: ProductIndex) -> None:
+    assert index.brands() == ["Anker", "Belkin", "HP", "JBL", "Logitech", "Razer", "Sony"]
+    index.delete("m2")
+    assert "Razer" not in index.brands()
