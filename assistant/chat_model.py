@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -128,22 +127,22 @@ class OpenAIChatModel(ChatModel):
             started = time.perf_counter()
             try:
                 resp = self._client.post(self.url, json=body)
-                if resp.status_code >= 500:
-                    raise ModelUnavailable(f"{self.url} answered {resp.status_code}")
-                if resp.status_code >= 400:
-                    raise ModelUnavailable(
-                        f"{self.url} refused the request ({resp.status_code}): {resp.text[:200]}"
-                    )
-                data = resp.json()
-                text = data["choices"][0]["message"]["content"] or ""
-                return Reply(
-                    text, data.get("model", self.model), time.perf_counter() - started, data
-                )
-            except (self._httpx.TransportError, ModelUnavailable) as exc:
+            except self._httpx.TransportError as exc:  # down, refused, timed out: retry
                 last = exc
                 log.warning("model call failed (attempt %d): %s", attempt + 1, exc)
-                if isinstance(exc, ModelUnavailable) and "refused" in str(exc):
-                    break
-            except (ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
+                continue
+            if resp.status_code >= 500:  # overloaded or crashed: retry
+                last = ModelUnavailable(f"{self.url} answered {resp.status_code}")
+                log.warning("model call failed (attempt %d): %s", attempt + 1, last)
+                continue
+            if resp.status_code >= 400:  # our request is wrong: retrying cannot help
+                raise ModelUnavailable(
+                    f"{self.url} refused the request ({resp.status_code}): {resp.text[:200]}"
+                )
+            try:
+                data = resp.json()
+                text = data["choices"][0]["message"]["content"] or ""
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
                 raise ModelUnavailable(f"{self.url} sent a malformed answer: {exc}") from exc
+            return Reply(text, data.get("model", self.model), time.perf_counter() - started, data)
         raise ModelUnavailable(f"the model at {self.url} is unavailable: {last}") from last
