@@ -98,24 +98,24 @@ def _loss(torch: Any, kind: str, scores: Any, batch: Sequence[Pair]) -> Any:
     labels = torch.tensor([p.label for p in batch], dtype=torch.float32)
     if kind == "pointwise":
         return torch.nn.functional.binary_cross_entropy_with_logits(scores, labels / 3.0)
+    rows: dict[str, list[int]] = {}
+    for i, p in enumerate(batch):  # group by query wherever its pairs stand in the batch
+        rows.setdefault(p.query, []).append(i)
     terms = []
-    start = 0
-    while start < len(batch):
-        end = start
-        while end < len(batch) and batch[end].query == batch[start].query:
-            end += 1
-        s, y = scores[start:end], labels[start:end]
-        if end - start > 1:
-            if kind == "listwise":
-                target = torch.softmax(y, dim=0)
-                terms.append(-(target * torch.log_softmax(s, dim=0)).sum())
-            else:
-                diff_y = y[:, None] - y[None, :]
-                mask = diff_y > 0
-                if mask.any():
-                    diff_s = s[:, None] - s[None, :]
-                    terms.append(torch.nn.functional.softplus(-diff_s[mask]).mean())
-        start = end
+    for idx in rows.values():
+        if len(idx) < 2:
+            continue
+        where = torch.tensor(idx)
+        s, y = scores[where], labels[where]
+        if kind == "listwise":
+            target = torch.softmax(y, dim=0)
+            terms.append(-(target * torch.log_softmax(s, dim=0)).sum())
+        else:
+            diff_y = y[:, None] - y[None, :]
+            mask = diff_y > 0
+            if mask.any():
+                diff_s = s[:, None] - s[None, :]
+                terms.append(torch.nn.functional.softplus(-diff_s[mask]).mean())
     if not terms:
         return scores.sum() * 0.0
     return torch.stack(terms).mean()

@@ -102,3 +102,19 @@ def test_pair_files(tmp_path: Path) -> None:
             ),
         )
     assert read_homedepot(hd) == [Pair("angle", "Angle \xe9", 2.25)]
+
+
+@pytest.mark.model
+def test_listwise_and_pairwise_losses_group_pairs_by_query_wherever_they_stand() -> None:
+    import torch
+
+    from ranking.train import _loss
+
+    grouped = [Pair("a", "x", 3), Pair("a", "y", 0), Pair("b", "z", 2), Pair("b", "w", 1)]
+    mixed = [grouped[0], grouped[2], grouped[1], grouped[3]]
+    s_grouped = torch.tensor([2.0, -1.0, 0.5, 0.1])
+    s_mixed = s_grouped[[0, 2, 1, 3]]
+    for kind in ("pairwise", "listwise"):
+        assert float(_loss(torch, kind, s_mixed, mixed)) == pytest.approx(
+            float(_loss(torch, kind, s_grouped, grouped))
+        )
