@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,11 +151,6 @@ class BM25Index:
             self._arrays.pop(term, None)
         return n
 
-    def add_many(self, docs: Iterable[LexicalDoc]) -> None:
-        """Add several documents."""
-        for doc in docs:
-            self.add(doc)
-
     def remove(self, doc_id: str) -> int | None:
         """Remove a document; returns the row it had, or None if it was not there."""
         n = self._ids.pop(doc_id, None)
@@ -199,7 +193,7 @@ class BM25Index:
         n_docs = len(self._ids)
         avg_len = self._total_len / n_docs
         scores = np.zeros(self._next, dtype=np.float32)
-        found: list[tuple[str, np.ndarray]] = []
+        found: list[str] = []
         for term, weight in terms.items():
             arrays = self._posting_arrays(term)
             if arrays is None:
@@ -208,7 +202,7 @@ class BM25Index:
             idf = weight * math.log(1 + (n_docs - len(rows) + 0.5) / (len(rows) + 0.5))
             norm = self.k1 * (1 - self.b + self.b * self._lengths[rows] / avg_len)
             scores[rows] += idf * tfs * (self.k1 + 1) / (tfs + norm)
-            found.append((term, rows))
+            found.append(term)
         if mask is not None:
             scores[~mask[: self._next]] = 0.0
         hit_rows = np.flatnonzero(scores > 0)
@@ -217,6 +211,6 @@ class BM25Index:
         ordered = sorted(hit_rows.tolist(), key=lambda r: (-scores[r], self._names[r]))
         hits = []
         for r in ordered:
-            matched = tuple(t for t, rows in found if r in self._postings[t])
+            matched = tuple(t for t in found if r in self._postings[t])
             hits.append(LexicalHit(self._names[r], float(scores[r]), matched))
         return hits

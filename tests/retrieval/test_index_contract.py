@@ -61,6 +61,8 @@ def test_upsert_then_get_and_count(index: ProductIndex) -> None:
 def test_get_unknown_raises(index: ProductIndex) -> None:
     with pytest.raises(ProductNotFound):
         index.get("nope")
+    index.delete("k1")
+    assert [p.id for p in index.get_many(["m1", "nope", "k1", "s1"])] == ["m1", "s1"]
 
 
 def test_search_finds_by_words_and_says_why(index: ProductIndex) -> None:
