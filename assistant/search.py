@@ -51,17 +51,19 @@ class ProductSearch:
         if not hits:
             return hits
         ce = self.reranker.score(query, [rerank_text(h.product) for h in hits])
+        user: np.ndarray | None = None
+        if user_id is not None and self.users is not None:
+            user = self.users.user_vector(user_id)
+        features = self.index.vectors([h.product.id for h in hits]) if user is not None else {}
         now = utcnow()
         signals = [
             ItemSignals(
                 in_stock=h.product.in_stock,
                 freshness=freshness((now - h.product.updated_at).total_seconds() / 86400),
+                vector=features.get(h.product.id),
             )
             for h in hits
         ]
-        user: np.ndarray | None = None
-        if user_id is not None and self.users is not None:
-            user = self.users.user_vector(user_id)
         final = fuse_scores(ce, [h.score for h in hits], signals, user, self.weights)
         for hit, ce_score, score in zip(hits, ce, final, strict=True):
             hit.extra_scores = {"retrieval_score": hit.score, "rerank_score": ce_score}

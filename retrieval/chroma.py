@@ -144,3 +144,12 @@ class ChromaIndex(ProductIndex):
             return {}
         res = self._col.get(ids=list(ids), include=["metadatas"])
         return dict(zip(res["ids"], res["metadatas"] or [], strict=True))
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        res = self._col.get(ids=list(ids), include=["embeddings"])
+        rows = res["embeddings"] if res["embeddings"] is not None else []
+        return {
+            pid: np.asarray(v, dtype=np.float32) for pid, v in zip(res["ids"], rows, strict=True)
+        }

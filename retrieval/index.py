@@ -177,6 +177,10 @@ class ProductIndex:
         """The metadata of these ids (missing ids are left out)."""
         raise NotImplementedError
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored (unit) vectors of these ids, the item features v of match(u, v)."""
+        raise NotImplementedError
+
     # ---- loading ---------------------------------------------------------------------------------
 
     @_locked

@@ -47,3 +47,6 @@ class InMemoryIndex(ProductIndex):
 
     def _fetch(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return {pid: dict(self._meta[pid]) for pid in ids if pid in self._meta}
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {pid: self._vectors[pid] for pid in ids if pid in self._vectors}

@@ -23,9 +23,14 @@ class PreferReranker(Reranker):
         return [5.0 if self.word in t.lower() else -5.0 for t in texts]
 
 
-class OneUser:
+class LikesMice:
+    """w(u) = the vector of a mouse this user clicked; nothing for anyone else."""
+
+    def __init__(self, index: InMemoryIndex) -> None:
+        self.vector = index.vectors(["m2"])["m2"]
+
     def user_vector(self, user_id: str) -> np.ndarray | None:
-        return None if user_id == "nobody" else np.ones(2)
+        return self.vector if user_id == "u1" else None
 
 
 def engine(reranker: Reranker | None = None) -> ProductSearch:
@@ -63,8 +68,13 @@ def test_empty_query_lists_without_reranking() -> None:
     assert {h.product.id for h in hits} == {"m1", "m2"} and hits[0].stage == "hybrid"
 
 
-def test_user_vector_hook_is_called() -> None:
-    search = engine()
-    search.users = OneUser()
-    assert search.search("mouse", user_id="u1", k=2)
-    assert search.search("mouse", user_id="nobody", k=2)
+def test_user_vector_personalises_the_order() -> None:
+    search = engine(PreferReranker("logitech"))  # m1 (mouse) and k1 (keyboard) tie
+    assert isinstance(search.index, InMemoryIndex)
+    search.users = LikesMice(search.index)
+    anonymous = [h.product.id for h in search.search("logitech", k=2, user_id="nobody")]
+    personal = [h.product.id for h in search.search("logitech", k=2, user_id="u1")]
+    assert set(anonymous) == set(personal) == {"m1", "k1"}
+    assert personal[0] == "m1"  # closer to the mouse the user liked
+    hits = search.search("logitech", k=2, user_id="u1")
+    assert hits[0].score > search.search("logitech", k=2, user_id="nobody")[0].score

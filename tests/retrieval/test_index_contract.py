@@ -195,3 +195,10 @@ def test_brands_are_the_live_ones_as_written(index: ProductIndex) -> None:
     assert index.brands() == ["Anker", "Belkin", "HP", "JBL", "Logitech", "Razer", "Sony"]
     index.delete("m2")
     assert "Razer" not in index.brands()
+
+
+def test_vectors_are_the_stored_unit_vectors(index: ProductIndex) -> None:
+    got = index.vectors(["s1", "m1", "nope"])
+    assert set(got) == {"s1", "m1"}
+    assert all(abs(float(v @ v) - 1.0) < 1e-4 for v in got.values())
+    assert float(got["s1"] @ got["m1"]) < 0.99
