@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ranking.cross_encoder import PACKED_WEIGHTS as PACKED
-from ranking.data import Pair, judgment_pairs, read_homedepot, split_by_query
+from ranking.data import Pair, by_query, judgment_pairs, read_homedepot, split_by_query
 from ranking.errors import RankingError
 from ranking.train import LOSSES, TrainConfig
 from retrieval.errors import CatalogError
@@ -162,24 +162,22 @@ def train_reranker(
 
 def _sample_queries(pairs: list[Pair], n: int) -> list[Pair]:
     """About `n` pairs, taking whole queries (seeded)."""
-    queries = sorted({p.query for p in pairs})
+    groups = by_query(pairs)
+    queries = sorted(groups)
     random.Random(5).shuffle(queries)
     keep: set[str] = set()
     count = 0
-    sizes: dict[str, int] = {}
-    for p in pairs:
-        sizes[p.query] = sizes.get(p.query, 0) + 1
     for q in queries:
         if count >= n:
             break
         keep.add(q)
-        count += sizes[q]
+        count += len(groups[q])
     return [p for p in pairs if p.query in keep]
 
 
 def eval_pairs(file: Path, as_json: bool) -> None:
     """nDCG@10 of the re-ranker on graded pairs, beside MiniLM cosine (the un-tuned baseline)."""
-    from ranking.data import by_query, read_pairs_csv
+    from ranking.data import read_pairs_csv
     from ranking.metrics import mean_ndcg
     from ui.compose import build_reranker
 
