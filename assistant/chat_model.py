@@ -127,7 +127,9 @@ class OpenAIChatModel(ChatModel):
             started = time.perf_counter()
             try:
                 resp = self._client.post(self.url, json=body)
-            except self._httpx.TransportError as exc:  # down, refused, timed out: retry
+            except self._httpx.ReadTimeout as exc:  # slow: asking again would double the wait
+                raise ModelUnavailable(f"the model at {self.url} timed out: {exc}") from exc
+            except self._httpx.TransportError as exc:  # down or refused: retry
                 last = exc
                 log.warning("model call failed (attempt %d): %s", attempt + 1, exc)
                 continue

@@ -81,6 +81,7 @@ def check(text: str, evidence: Evidence) -> GroundingResult:
     result = GroundingResult()
     sources = [p.title for p in evidence.products] + [p.id for p in evidence.products]
     sources += [p.description for p in evidence.products] + list(evidence.passages)
+    sources += [v for p in evidence.products for v in p.attributes.values()]
     sources.append(evidence.user_text)
     source_text = " \n ".join(sources)
     prices = {p.price for p in evidence.products}
@@ -123,4 +124,20 @@ def check(text: str, evidence: Evidence) -> GroundingResult:
     for m in _POLICY.finditer(text):
         if m[0].lower() not in lowered:
             result.violations.append(f"policy term {m[0]!r} is not in the retrieved passages")
+    return result
+
+
+def check_sentence(text: str, evidence: Evidence) -> GroundingResult:
+    """Stricter rules for the model's connecting sentence, which introduces facts code shows.
+
+    On top of `check`: it may repeat a price only from the customer's message (never a
+    product's, which it could pin on the wrong product), and it may make no stock claim at all.
+    """
+    result = check(text, evidence)
+    said = {a for m in _MONEY.finditer(evidence.user_text) if (a := _amount(m[1] or m[2]))}
+    for m in _MONEY.finditer(text):
+        if _amount(m[1] or m[2]) not in said:
+            result.violations.append(f"the sentence states a price ({m[0].strip()!r})")
+    if _IN_STOCK.search(text) or _OUT_OF_STOCK.search(text):
+        result.violations.append("the sentence makes a stock claim")
     return result

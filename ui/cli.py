@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from assistant.errors import AssistantError, AssistantOperatorError
 from ranking.errors import RankingError, RankingInputError
 from retrieval.errors import CatalogError, CatalogInputError
 from retrieval.search import Hit, SearchFilters
@@ -47,15 +48,18 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the summary o
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Turn catalog errors into a one-line message and exit status 2 (1 for bad input)."""
+    """Turn known errors into a one-line message and exit status 2 (1 for bad input)."""
     try:
         yield
     except (CatalogInputError, RankingInputError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    except (CatalogError, RankingError) as exc:
+    except (CatalogError, RankingError, AssistantOperatorError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except AssistantError as exc:  # the request is wrong (e.g. another customer's session)
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _settings() -> Settings:
@@ -305,11 +309,15 @@ def llm_serve(
     root = Path(__file__).resolve().parents[1]
     settings.home.mkdir(parents=True, exist_ok=True)
     try:
-        proc = llm_server.start(settings.home, root, chosen, settings.llm_model)
+        proc = llm_server.start(
+            settings.home, root, chosen, settings.llm_model, served_name=settings.llm_served_name
+        )
     except AssistantError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"model server ready at http://127.0.0.1:{chosen}/v1 (model shopassist-llm)")
+    typer.echo(
+        f"model server ready at http://127.0.0.1:{chosen}/v1 (model {settings.llm_served_name})"
+    )
 
     def _interrupt(*_: object) -> None:
         raise KeyboardInterrupt
@@ -322,6 +330,66 @@ def llm_serve(
     finally:
         llm_server.stop(proc)
         typer.echo("model server stopped")
+
+
+# ---- chat ----------------------------------------------------------------------------------------
+
+
+def _print_turn(result: Any) -> None:
+    typer.echo(result.reply)
+    if result.fallback:
+        why = result.fault or "; ".join(result.violations) or "no model configured"
+        typer.echo(f"  (template reply: {why})", err=True)
+
+
+@app.command("chat")
+def chat(
+    once: Annotated[
+        str | None, typer.Option("--once", help="Answer this one message and exit.")
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option(help="Continue this conversation (default: a new one).")
+    ] = None,
+    customer: Annotated[str | None, typer.Option(help="The signed-in customer, e.g. C001.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Talk to the assistant. With --once, one message; the same --session continues it."""
+    import uuid
+
+    from assistant.reply import Status, TextDelta, TurnDone
+    from ui.compose import build_assistant
+
+    settings = _settings()
+    session_id = session or uuid.uuid4().hex[:12]
+    with _errors():
+        assistant = build_assistant(settings)
+        if once is not None:
+            result = assistant.respond(session_id, once, customer)
+            if as_json:
+                _emit(result.as_dict())
+            else:
+                _print_turn(result)
+            return
+        typer.echo(
+            f"Session {session_id} ({assistant.index.count()} products, model at "
+            f"{settings.model_url}). Type a message; an empty line or Ctrl-D quits."
+        )
+        while True:
+            try:
+                line = input("you> ").strip()
+            except EOFError:
+                break
+            if not line or line in {"quit", "exit"}:
+                break
+            for event in assistant.stream(session_id, line, customer):
+                if isinstance(event, Status):
+                    typer.echo(f"  [{event.text}]", err=True)
+                elif isinstance(event, TextDelta):
+                    typer.echo(event.text, nl=False)
+                elif isinstance(event, TurnDone):
+                    typer.echo("")
+                    if as_json:
+                        _emit(event.result.as_dict())
 
 
 # ---- eval ----------------------------------------------------------------------------------------

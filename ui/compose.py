@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from assistant.chat_model import ChatModel, OpenAIChatModel
+from assistant.extract import IntentExtractor
+from assistant.parser import MessageParser
 from assistant.search import ProductSearch
+from assistant.state import SessionStore
+from assistant.tools import CatalogTools
+from assistant.turn import Assistant
 from ranking.base import Reranker
 from ranking.fusion import FusionWeights
 from retrieval.chroma import ChromaIndex, chroma_client
@@ -69,4 +75,35 @@ def build_search(settings: Settings, rerank: bool = True) -> ProductSearch:
             freshness=settings.fusion_w_freshness,
         ),
         candidates=settings.rerank_candidates,
+    )
+
+
+def build_chat_model(settings: Settings) -> OpenAIChatModel:
+    """The client of the configured model server (`llm_url`, else the local one)."""
+    return OpenAIChatModel(
+        settings.model_url,
+        settings.llm_served_name,
+        timeout=settings.llm_timeout,
+        api_key=settings.llm_api_key,
+    )
+
+
+def build_assistant(
+    settings: Settings, model: ChatModel | None = None, search: ProductSearch | None = None
+) -> Assistant:
+    """The assistant as configured: catalog tools, parser + model extraction, SQLite state.
+
+    Args:
+        settings: The configuration.
+        model: The chat model; default the configured server's client.
+        search: The product search; default `build_search(settings)`.
+    """
+    search = search or build_search(settings)
+    model = model or build_chat_model(settings)
+    return Assistant(
+        tools=CatalogTools(search, candidates=settings.rerank_candidates),
+        extractor=IntentExtractor(MessageParser(search.index.brands()), model),
+        store=SessionStore(settings.conversations_path),
+        writer=model if settings.llm_writes_replies else None,
+        temperature=settings.llm_temperature,
     )

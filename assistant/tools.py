@@ -1,0 +1,196 @@
+"""The catalog tools, as LangChain tools: typed functions with docstrings.
+
+Each tool returns `(content, artifact)`: `content` is the JSON the model and the logs see, the
+artifact holds the typed results (hits, products, a comparison) that code renders from. The turn
+loop invokes tools with `ToolCall`s, so every call is validated against the tool's schema and
+recorded by name; the same tools can be bound to a model that calls tools itself.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import BaseTool, StructuredTool
+
+from assistant.intent import SortOrder
+from assistant.search import ProductSearch
+from retrieval.product import Availability, Product
+from retrieval.search import Hit, SearchFilters
+
+MAX_COMPARE = 4
+_COMPARE_ATTRIBUTES = 8
+
+
+@dataclass
+class Comparison:
+    """A comparison table built from product data only.
+
+    Attributes:
+        products: The compared products, in column order.
+        rows: (label, one value per product); "-" where a product lacks the value.
+    """
+
+    products: list[Product]
+    rows: list[tuple[str, list[str]]]
+
+
+@dataclass
+class ToolResult:
+    """One tool call and its typed result."""
+
+    name: str
+    args: dict[str, Any]
+    content: str
+    artifact: Any
+
+
+def money(price: Decimal, currency: str) -> str:
+    """A price as the customer reads it: $1,299.00, €15.50, or "CHF 10.00"."""
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
+    return f"{symbol}{price:,.2f}" if symbol else f"{currency} {price:,.2f}"
+
+
+def stock_phrase(stock: int) -> str:
+    """What the customer is told about a stock quantity: in stock, only N left, out of stock."""
+    availability = Availability.for_quantity(stock)
+    if availability is Availability.OUT_OF_STOCK:
+        return "out of stock"
+    return f"only {stock} left" if availability is Availability.LOW_STOCK else "in stock"
+
+
+def _summary(product: Product) -> dict[str, Any]:
+    return {
+        "id": product.id,
+        "title": product.title,
+        "brand": product.brand,
+        "price": str(product.price),
+        "currency": product.currency,
+        "stock": product.stock,
+        "availability": product.availability.value,
+    }
+
+
+def compare(products: list[Product]) -> Comparison:
+    """The comparison table of `products`: price, brand, stock, category, shared attributes."""
+    rows: list[tuple[str, list[str]]] = [
+        ("Price", [money(p.price, p.currency) for p in products]),
+        ("Brand", [p.brand or "-" for p in products]),
+        ("Availability", [stock_phrase(p.stock) for p in products]),
+        ("Category", [p.category for p in products]),
+    ]
+    counts = Counter(k for p in products for k in p.attributes)
+    for key, _ in counts.most_common(_COMPARE_ATTRIBUTES):
+        label = key.replace("_", " ").capitalize()
+        rows.append((label, [p.attributes.get(key, "-") for p in products]))
+    return Comparison(products, rows)
+
+
+class CatalogTools:
+    """The product tools over one `ProductSearch`.
+
+    Args:
+        search: Retrieval + re-ranking.
+        candidates: Hits fetched before a price sort picks the shown ones.
+    """
+
+    def __init__(self, search: ProductSearch, candidates: int = 20) -> None:
+        self.search, self.candidates = search, candidates
+        self._tools: dict[str, BaseTool] = {
+            t.name: t
+            for t in (
+                StructuredTool.from_function(
+                    self.search_products,
+                    parse_docstring=True,
+                    response_format="content_and_artifact",
+                ),
+                StructuredTool.from_function(
+                    self.get_product_details,
+                    parse_docstring=True,
+                    response_format="content_and_artifact",
+                ),
+                StructuredTool.from_function(
+                    self.compare_products,
+                    parse_docstring=True,
+                    response_format="content_and_artifact",
+                ),
+            )
+        }
+
+    @property
+    def tools(self) -> list[BaseTool]:
+        """The LangChain tools (to bind to a tool-calling model, or to invoke)."""
+        return list(self._tools.values())
+
+    def call(self, name: str, args: dict[str, Any]) -> ToolResult:
+        """Invoke a tool by name through LangChain (arguments validated by its schema)."""
+        call = {"type": "tool_call", "name": name, "args": args, "id": uuid.uuid4().hex}
+        message = self._tools[name].invoke(call)
+        assert isinstance(message, ToolMessage)
+        return ToolResult(name, args, str(message.content), message.artifact)
+
+    def search_products(
+        self,
+        query: str,
+        brands: list[str] | None = None,
+        price_min: Decimal | None = None,
+        price_max: Decimal | None = None,
+        attributes: dict[str, str] | None = None,
+        in_stock_only: bool = False,
+        sort: SortOrder | None = None,
+        limit: int = 5,
+    ) -> tuple[str, list[Hit]]:
+        """Search the product catalog (hybrid retrieval, then the cross-encoder re-ranker).
+
+        Args:
+            query: Product words to search for; may be empty when filters are given.
+            brands: Only these brands.
+            price_min: Lowest price, in currency units.
+            price_max: Highest price, in currency units.
+            attributes: Attribute values that must match, e.g. {"colour": "black"}.
+            in_stock_only: Only products in stock.
+            sort: relevance (default), price_asc or price_desc.
+            limit: How many products to return.
+        """
+        filters = SearchFilters(
+            price_min=price_min,
+            price_max=price_max,
+            brands=tuple(brands or ()),
+            attributes=attributes or {},
+            in_stock=in_stock_only,
+        )
+        fetch = max(limit, self.candidates) if sort in ("price_asc", "price_desc") else limit
+        hits = self.search.search(query, filters, k=fetch)
+        if sort in ("price_asc", "price_desc"):
+            hits = sorted(hits, key=lambda h: h.product.price, reverse=sort == "price_desc")
+        hits = hits[:limit]
+        content = [{**_summary(h.product), "why": h.why()} for h in hits]
+        return json.dumps(content, ensure_ascii=False), hits
+
+    def get_product_details(self, product_ids: list[str]) -> tuple[str, list[Product]]:
+        """Current details of products: price, stock, description, attributes.
+
+        Args:
+            product_ids: Catalog ids of the products.
+        """
+        products = self.search.index.get_many(product_ids)
+        content = [
+            {**_summary(p), "description": p.description, "attributes": p.attributes}
+            for p in products
+        ]
+        return json.dumps(content, ensure_ascii=False), products
+
+    def compare_products(self, product_ids: list[str]) -> tuple[str, Comparison]:
+        """Compare products side by side: price, brand, stock and shared attributes.
+
+        Args:
+            product_ids: Catalog ids of 2 to 4 products.
+        """
+        table = compare(self.search.index.get_many(product_ids[:MAX_COMPARE]))
+        content = {"products": [p.id for p in table.products], "rows": table.rows}
+        return json.dumps(content, ensure_ascii=False), table

@@ -1,0 +1,541 @@
+"""The turn loop: intent -> tools -> checked reply, with the conversation's state in SQLite.
+
+The model proposes, code disposes: the extractor merges the model's intent with the parser's
+reading; code plans and runs the tools (LangChain tools, see `assistant.tools`), resolves
+references against what the session was shown, renders every product fact, and lets the model
+write only the connecting sentence, which the grounding checker must accept or the template
+sentence is shown instead. A model that is down, slow or wrong costs fluency, never truth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Generator, Iterator
+from decimal import Decimal
+from importlib import resources
+
+from assistant.chat_model import ChatModel, Message
+from assistant.errors import AssistantError, ModelError
+from assistant.extract import IntentExtractor
+from assistant.grounding import Evidence, check, check_sentence
+from assistant.intent import Intent, IntentName
+from assistant.reply import (
+    Draft,
+    Event,
+    ProductCard,
+    Status,
+    TextDelta,
+    TurnDone,
+    TurnResult,
+    details_text,
+    table_text,
+)
+from assistant.service import NoServiceDesk, ServiceDesk
+from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
+from assistant.tools import CatalogTools, money
+from retrieval.lexical import tokenize
+from retrieval.product import Product
+from retrieval.search import Hit
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000
+_CENT = Decimal("0.01")
+_CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|more affordable)\b", re.I)
+_PRICIER = re.compile(r"\b(more expensive|pricier|higher[- ]end|more premium)\b", re.I)
+_NEW_TOPIC = re.compile(r"^\s*(?:what|how) about\b|^\s*(?:any|show me)\b", re.I)
+_REFINE_FILLER = frozenset(
+    "one ones something options option them those these any anything else cheaper expensive "
+    "more less show me some what how about only just please instead rather pricier affordable "
+    "lower higher price prices sorted sort by in colour color".split()
+)
+_PRONOUN = re.compile(r"\b(it|its|this|that|this one|that one|they|them)\b", re.I)
+_QUESTIONISH = re.compile(
+    r"\?|\b(in stock|available|how much|price|cost|colou?r|weight|details|specs?|tell me)\b", re.I
+)
+_DETAIL_WORDS = re.compile(r"\b(details?|specs?|specifications|tell me (?:more )?about|describe)\b")
+_ATTRIBUTE_WORDS = {
+    "colour": re.compile(r"\bcolou?rs?\b", re.I),
+    "weight": re.compile(r"\b(weight|weigh|heavy)\b", re.I),
+    "material": re.compile(r"\bmaterial\b", re.I),
+    "cable_length": re.compile(r"\b(cable length|how long is the cable)\b", re.I),
+    "connector": re.compile(r"\b(connector|plug|port)\b", re.I),
+    "compatibility": re.compile(r"\b(compatible|compatibility|work with)\b", re.I),
+}
+_COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
+_FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
+_OFF_TASK = re.compile(
+    r"\b(sorry|cannot|can't|unable|as an ai|i'm not able|apolog\w*|customer|list|sentence|"
+    r"shown|removed|prompt|instruction\w*)\b",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!])\s")
+
+
+def _prompt(name: str) -> str:
+    return (resources.files("assistant") / "prompts" / name).read_text(encoding="utf-8")
+
+
+def _describe(f: ActiveFilters) -> str:
+    parts = []
+    if f.brands:
+        parts.append("from " + " or ".join(f.brands))
+    if f.attributes:
+        parts.append("in " + ", ".join(f.attributes.values()))
+    if f.price_min is not None and f.price_max is not None:
+        parts.append(f"between {money(f.price_min, 'USD')} and {money(f.price_max, 'USD')}")
+    elif f.price_max is not None:
+        parts.append(f"up to {money(f.price_max, 'USD')}")
+    elif f.price_min is not None:
+        parts.append(f"from {money(f.price_min, 'USD')}")
+    if f.sort == "price_asc":
+        parts.append("cheapest first")
+    elif f.sort == "price_desc":
+        parts.append("most expensive first")
+    return " ".join(parts)
+
+
+_RELAXATIONS = (("attributes",), ("brands",), ("price_min", "price_max"))
+_EMPTY: dict[str, object] = {"attributes": {}, "brands": [], "price_min": None, "price_max": None}
+
+
+def _matching(hits: list[Hit], query: str) -> list[bool]:
+    """Which hits share a word with the query (all do when there is no query)."""
+    return [bool(h.matched_terms) or not query for h in hits]
+
+
+def _search_args(f: ActiveFilters, limit: int) -> dict[str, object]:
+    return {
+        "query": f.query,
+        "brands": f.brands,
+        "price_min": f.price_min,
+        "price_max": f.price_max,
+        "attributes": f.attributes,
+        "sort": f.sort,
+        "limit": limit,
+    }
+
+
+def plan_search(
+    intent: Intent, active: ActiveFilters, shown: list[Product], text: str
+) -> ActiveFilters:
+    """The search this message asks for: a new one, or the active one refined.
+
+    A refinement ("cheaper", "only Logitech", "under 30", "in black") keeps the active query and
+    filters and changes what the message names; a message with new product words starts over.
+    "Cheaper" means cheaper than everything just shown, "more expensive" the reverse.
+    """
+    named = {w for b in intent.brands for w in b.lower().split()}
+    words = [w for w in intent.query.lower().split() if w not in _REFINE_FILLER | named]
+    refining = bool(active.query or active.brands) and (
+        intent.intent is IntentName.REFINE or not words
+    )
+    colour = {k: v for k, v in intent.attributes.items() if k == "colour"}
+    other_values = [v for k, v in intent.attributes.items() if k != "colour"]
+    if refining:
+        new = active.model_copy(deep=True)
+        if words:
+            new.query = (
+                " ".join(words)
+                if _NEW_TOPIC.match(text)
+                else " ".join(dict.fromkeys(active.query.split() + words))
+            )
+    else:
+        new = ActiveFilters(query=intent.query or (intent.category or ""))
+    if other_values:
+        new.query = " ".join([new.query, *other_values]).strip()
+    if intent.brands:
+        new.brands = list(intent.brands)
+    if colour:
+        new.attributes = {**new.attributes, **colour}
+    if intent.price_min is not None or intent.price_max is not None:
+        new.price_min, new.price_max = intent.price_min, intent.price_max
+    elif shown and _CHEAPER.search(text):
+        new.price_max = min(p.price for p in shown) - _CENT
+        new.price_min = (
+            None if new.price_min is None or new.price_min > new.price_max else new.price_min
+        )
+    elif shown and _PRICIER.search(text):
+        new.price_min = max(p.price for p in shown) + _CENT
+        new.price_max = None
+    if intent.sort:
+        new.sort = intent.sort
+    return new
+
+
+class Assistant:
+    """The shopping assistant: one call per customer message.
+
+    Args:
+        tools: The catalog tools.
+        extractor: Parser + model intent extraction.
+        store: Conversation state.
+        writer: The model that writes connecting sentences; None keeps the templates.
+        service: Orders, cart, returns, policies, handoff; `NoServiceDesk` when there is none.
+        show: Products shown per list.
+        temperature: Sampling temperature of the model's sentence.
+    """
+
+    def __init__(
+        self,
+        tools: CatalogTools,
+        extractor: IntentExtractor,
+        store: SessionStore,
+        writer: ChatModel | None = None,
+        service: ServiceDesk | None = None,
+        show: int = 5,
+        temperature: float = 0.0,
+    ) -> None:
+        self.tools, self.extractor, self.store, self.writer = tools, extractor, store, writer
+        self.service: ServiceDesk = service or NoServiceDesk()
+        self.show, self.temperature = show, temperature
+        self._reply_prompt = _prompt("reply_system.md")
+        self._reply_examples = json.loads(_prompt("reply_examples.json"))
+
+    @property
+    def index(self):  # type: ignore[no-untyped-def]
+        """The catalog behind the tools."""
+        return self.tools.search.index
+
+    def respond(self, session_id: str, text: str, customer_id: str | None = None) -> TurnResult:
+        """Answer one message (the stream, consumed)."""
+        for event in self.stream(session_id, text, customer_id):
+            if isinstance(event, TurnDone):
+                return event.result
+        raise AssertionError("the stream ended without a result")
+
+    def stream(self, session_id: str, text: str, customer_id: str | None = None) -> Iterator[Event]:
+        """Answer one message as events: status while tools run, then the checked text, then
+        the result. The text streams only after the checker passed it: unchecked model text is
+        never shown, not even for a moment.
+
+        Raises:
+            AssistantError: The session belongs to another customer.
+        """
+        started = time.perf_counter()
+        state = self.store.load(session_id, customer_id)
+        if customer_id and state.customer_id not in (None, customer_id):
+            raise AssistantError(f"session {session_id!r} belongs to another customer")
+        state.customer_id = state.customer_id or customer_id
+        message = " ".join(text.split())
+        fault: str | None = None
+        source = "parser"
+        if not message:
+            intent, draft = Intent(), Draft(intro=_HELP)
+        elif len(message) > MAX_MESSAGE_CHARS:
+            intent = Intent()
+            draft = Draft(intro="That message is too long for me to read. Please shorten it.")
+        else:
+            yield Status("understand", "Understanding your message")
+            extraction = self.extractor.extract(message)
+            intent, source, fault = extraction.intent, extraction.source, extraction.fault
+            intent = self._resolve(intent, state, message)
+            draft = yield from self._dispatch(intent, state, message)
+
+        evidence = Evidence(
+            draft.evidence, draft.passages, message, self.extractor.parser.brand_names
+        )
+        sentence: str | None = None
+        violations: list[str] = []
+        writes = draft.model_may_write and self.writer is not None
+        if writes:
+            yield Status("write", "Writing the reply")
+            try:
+                sentence = self._sentence(message, draft)
+            except ModelError as exc:
+                fault = fault or str(exc)
+                log.warning("reply sentence fell back to the template: %s", exc)
+            else:
+                verdict = check_sentence(sentence or "", evidence)
+                violations = verdict.violations if sentence else ["no usable sentence"]
+                if violations:
+                    log.info("model sentence rejected %r: %s", sentence, violations)
+                    sentence = None
+        reply = draft.text(sentence)
+        final = check(reply, evidence)
+        if not final.grounded:  # a template bug: still shown, but never hidden
+            log.error("reply not grounded: %s: %r", final.violations, reply)
+        result = TurnResult(
+            session_id=session_id,
+            message=message,
+            reply=reply,
+            products=draft.cards,
+            intent=intent,
+            source=source,
+            grounded=final.grounded,
+            fallback=(self.extractor.model is None and self.writer is None)
+            or fault is not None
+            or (writes and sentence is None),
+            tools_called=draft.tools_called,
+            table=draft.table,
+            refs=draft.refs,
+            handoff=draft.handoff,
+            state_changed=draft.state_changed,
+            fault=fault,
+            violations=violations + final.violations,
+        )
+        if draft.shown is not None:
+            state.shown = draft.shown
+        if draft.subject is not None:
+            state.subject = draft.subject
+        state.turns += 1
+        result.seconds = time.perf_counter() - started
+        self.store.save(
+            state,
+            [
+                TranscriptLine("user", message),
+                TranscriptLine("assistant", reply, result.as_dict()),
+            ],
+        )
+        for piece in re.findall(r"\S+\s*|\s+", reply):
+            yield TextDelta(piece)
+        yield TurnDone(result)
+
+    # -- understanding -------------------------------------------------------------------------
+
+    def _shown(self, state: SessionState) -> list[Product]:
+        return self.index.get_many(state.shown) if state.shown else []
+
+    def _resolve(self, intent: Intent, state: SessionState, text: str) -> Intent:
+        """References the parser cannot see alone: "that Sony", "is it in stock?"."""
+        if intent.refs or not state.shown or intent.intent not in _PRODUCT_TURN:
+            return intent
+        if intent.brands:
+            shown = self._shown(state)
+            for brand in intent.brands:
+                if re.search(rf"\b(?:that|this|the)\s+{re.escape(brand)}\b", text, re.I):
+                    positions = [
+                        i for i, p in enumerate(shown, 1) if p.brand.lower() == brand.lower()
+                    ]
+                    if positions:
+                        return intent.model_copy(
+                            update={
+                                "intent": IntentName.PRODUCT_QUESTION,
+                                "refs": positions[:1],
+                                "brands": [],
+                                "query": "",
+                            }
+                        )
+        content = [w for w in intent.query.lower().split() if w not in _REFINE_FILLER]
+        pronoun_only = not content or all(_PRONOUN.fullmatch(w) for w in content)
+        if (
+            _PRONOUN.search(text)
+            and _QUESTIONISH.search(text)
+            and (pronoun_only or intent.intent is IntentName.PRODUCT_QUESTION)
+        ):
+            return intent.model_copy(update={"intent": IntentName.PRODUCT_QUESTION, "query": ""})
+        return intent
+
+    # -- acting --------------------------------------------------------------------------------
+
+    def _dispatch(
+        self, intent: Intent, state: SessionState, text: str
+    ) -> Generator[Event, None, Draft]:
+        name = intent.intent
+        if name in (IntentName.SEARCH, IntentName.REFINE):
+            return (yield from self._search(intent, state, text))
+        if name is IntentName.PRODUCT_QUESTION:
+            return (yield from self._question(intent, state, text))
+        if name is IntentName.COMPARE:
+            return (yield from self._compare(intent, state, text))
+        if name is IntentName.GREETING:
+            return Draft(intro=_GREETING)
+        if name is IntentName.OTHER:
+            return Draft(intro=_HELP)
+        yield Status("service", "Checking with the store")
+        return self.service.handle(intent, state, text)
+
+    def _search(
+        self, intent: Intent, state: SessionState, text: str
+    ) -> Generator[Event, None, Draft]:
+        shown = self._shown(state) if state.shown else []
+        filters = plan_search(intent, state.filters, shown, text)
+        state.filters = filters
+        if not filters.query and not (filters.brands or filters.attributes):
+            if filters.price_min is None and filters.price_max is None:
+                return Draft(intro=_HELP)
+        yield Status("search", f"Searching the catalog for {filters.query or 'products'}")
+        wanted = " ".join(p for p in (filters.query, _describe(filters)) if p)
+        passages = [f"Searched for {wanted}."]
+        called = [self.tools.call("search_products", _search_args(filters, self.show))]
+        hits: list[Hit] = called[0].artifact
+        relaxed = filters
+        for dropped in _RELAXATIONS:
+            if any(_matching(hits, relaxed.query)) or not any(getattr(relaxed, f) for f in dropped):
+                continue
+            # Nothing passes the filters: relax the oldest kinds of filter first, and mark what
+            # is shown as alternatives.
+            yield Status("search", "Nothing matches those filters; looking for alternatives")
+            relaxed = relaxed.model_copy(update={f: _EMPTY[f] for f in dropped})
+            called.append(self.tools.call("search_products", _search_args(relaxed, 3)))
+            hits = called[-1].artifact
+        tools_called = [c.name for c in called]
+        if not hits:
+            intro = f"Nothing in the catalog matches {wanted}."
+            return Draft(intro=intro, passages=passages, tools_called=tools_called, shown=[])
+        matched = _matching(hits, relaxed.query)
+        if relaxed is not filters:
+            picked = hits
+            loose = _describe(relaxed)
+            intro = (
+                f"Nothing in the catalog matches {wanted}. The closest alternatives"
+                + (f" ({loose})" if loose else "")
+                + ":"
+            )
+        elif not any(matched):
+            picked = hits
+            intro = (
+                f"I could not find {filters.query!r} in our catalog; we may not carry it. "
+                "These are the closest items, shown as alternatives:"
+            )
+        else:
+            # Hits that share no word with the query and rank below every hit that does are
+            # noise; one that the ranker placed among the matches stays.
+            picked = hits[: max(i for i, m in enumerate(matched) if m) + 1]
+            n = len(picked)
+            intro = f"Here {'is 1 match' if n == 1 else f'are {n} matches'} for {wanted}:"
+        alternative = relaxed is not filters or not any(matched)
+        cards = [ProductCard.of_hit(h, alternative) for h in picked]
+        return Draft(
+            intro=intro,
+            body="\n".join(c.line(i) for i, c in enumerate(cards, 1)),
+            cards=cards,
+            evidence=[h.product for h in picked],
+            passages=passages + [f"Searched for {_describe(relaxed)}."],
+            tools_called=tools_called,
+            model_may_write=not alternative,
+            shown=[c.id for c in cards],
+            subject="",
+        )
+
+    def _targets(self, intent: Intent, state: SessionState) -> tuple[list[str], str | None]:
+        """The product ids a question or comparison is about, or why they cannot be told."""
+        if intent.refs:
+            n = len(state.shown)
+            positions = [n if r == -1 else r for r in intent.refs]
+            bad = [r for r in positions if not 1 <= r <= n]
+            if bad:
+                if not n:
+                    return [], "I have not shown you any products yet. What are you looking for?"
+                return [], f"I showed {n} product{'s' if n != 1 else ''}; which one do you mean?"
+            return [state.shown[r - 1] for r in positions], None
+        if state.subject:
+            return [state.subject], None
+        if len(state.shown) == 1:
+            return state.shown[:1], None
+        if state.shown:
+            return [], 'Which product do you mean? You can say "the first one", for example.'
+        return [], "I have not shown you any products yet. What are you looking for?"
+
+    def _question(
+        self, intent: Intent, state: SessionState, text: str
+    ) -> Generator[Event, None, Draft]:
+        ids, problem = self._targets(intent, state)
+        if problem:
+            if intent.query and not intent.refs:  # a question naming a product: search for it
+                return (
+                    yield from self._search(
+                        intent.model_copy(update={"intent": IntentName.SEARCH}), state, text
+                    )
+                )
+            return Draft(intro=problem)
+        yield Status("details", "Looking up the product")
+        called = self.tools.call("get_product_details", {"product_ids": ids})
+        products: list[Product] = called.artifact
+        if not products:
+            return Draft(
+                intro="That product is no longer in the catalog.",
+                tools_called=[called.name],
+                subject="",
+            )
+        asked = [k for k, pattern in _ATTRIBUTE_WORDS.items() if pattern.search(text)]
+        full = bool(_DETAIL_WORDS.search(text.lower()))
+        positions = [state.shown.index(p.id) + 1 for p in products if p.id in state.shown]
+        return Draft(
+            intro="",
+            body="\n".join(details_text(p, asked, full) for p in products),
+            cards=[ProductCard.of(p, "the product you asked about") for p in products],
+            evidence=products,
+            tools_called=[called.name],
+            subject=products[0].id,
+            refs=positions,
+        )
+
+    def _compare(
+        self, intent: Intent, state: SessionState, text: str
+    ) -> Generator[Event, None, Draft]:
+        first = _FIRST_N.search(text)
+        if len(intent.refs) >= 2:
+            ids, problem = self._targets(intent, state)
+        elif first:
+            ids, problem = state.shown[: _COUNTS[first[1].lower()]], None
+        else:
+            ids, problem = state.shown[:3], None
+        if problem:
+            return Draft(intro=problem)
+        if len(ids) < 2:
+            return Draft(intro="Show me at least two products to compare: search for some first.")
+        yield Status("compare", f"Comparing {len(ids)} products")
+        called = self.tools.call("compare_products", {"product_ids": ids})
+        table = called.artifact
+        return Draft(
+            intro="Here is how they compare:",
+            body=table_text(table),
+            cards=[ProductCard.of(p, "in the comparison") for p in table.products],
+            evidence=table.products,
+            tools_called=[called.name],
+            table=table,
+            refs=[state.shown.index(i) + 1 for i in ids if i in state.shown],
+        )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _sentence(self, text: str, draft: Draft) -> str | None:
+        """The model's connecting sentence, cleaned; None when it wrote nothing usable.
+
+        Raises:
+            ModelError: The model failed.
+        """
+        assert self.writer is not None
+        messages = [Message("system", self._reply_prompt)]
+        for example in self._reply_examples:
+            messages.append(
+                Message("user", _writer_request(example["customer"], example["products"]))
+            )
+            messages.append(Message("assistant", example["sentence"]))
+        messages.append(Message("user", _writer_request(text, [c.title for c in draft.cards])))
+        raw = self.writer.complete(messages, max_tokens=40, temperature=self.temperature).text
+        line = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
+        sentence = _SENTENCE_END.split(line, maxsplit=1)[0].strip().strip('"')
+        if not 8 <= len(sentence) <= 200 or "?" in sentence or _OFF_TASK.search(sentence):
+            return None
+        # A sentence about something else is worse than the template: it must speak of what
+        # the customer asked for or of what is shown.
+        topic = set(tokenize(text)) | {t for c in draft.cards for t in tokenize(c.title)}
+        if not {t for t in topic if len(t) > 2} & set(tokenize(sentence)):
+            return None
+        return sentence
+
+
+def _writer_request(customer: str, titles: list[str]) -> str:
+    listing = "\n".join(f"- {t}" for t in titles)
+    return f"Customer: {customer}\nProducts:\n{listing}"
+
+
+_PRODUCT_TURN = {
+    IntentName.SEARCH,
+    IntentName.REFINE,
+    IntentName.PRODUCT_QUESTION,
+    IntentName.OTHER,
+}
+_GREETING = (
+    "Hello! I can search our catalog, compare products and answer questions about them. "
+    "What are you looking for?"
+)
+_HELP = (
+    "I did not understand that. Tell me what you are looking for, for example "
+    '"a wireless mouse" or "a black laptop bag", and I will search the catalog.'
+)

@@ -1,0 +1,235 @@
+"""The turn loop on the fakes: tools, references, refinements, grounding, faults, state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.chat_model import ChatModel, FunctionChatModel, Message
+from assistant.errors import AssistantError, ModelUnavailable
+from assistant.extract import IntentExtractor
+from assistant.intent import IntentName
+from assistant.parser import MessageParser
+from assistant.reply import Status, TextDelta, TurnDone, TurnResult
+from assistant.search import ProductSearch
+from assistant.state import SessionStore
+from assistant.tools import CatalogTools, money
+from assistant.turn import Assistant
+from ranking.base import OverlapReranker
+from retrieval.memory import InMemoryIndex
+from tests.retrieval.catalog_fixtures import product, sample_products
+
+Writer = Callable[[Sequence[Message]], str]
+
+
+def fake_model(sentence: str | Exception = "Here are some speakers you may like.") -> ChatModel:
+    """Extraction: an empty proposal (the parser decides); reply: `sentence`, or it raises."""
+
+    def answer(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        if isinstance(sentence, Exception):
+            raise sentence
+        return json.dumps({"intent": "other"}) if schema is not None else sentence
+
+    return FunctionChatModel(answer)
+
+
+def make(
+    tmp_path: Path, model: ChatModel | None = None, index: InMemoryIndex | None = None
+) -> Assistant:
+    if index is None:
+        index = InMemoryIndex()
+        index.upsert(sample_products())
+    search = ProductSearch(index, OverlapReranker())
+    return Assistant(
+        tools=CatalogTools(search),
+        extractor=IntentExtractor(MessageParser(index.brands()), model),
+        store=SessionStore(tmp_path / "conversations.sqlite3"),
+        writer=model,
+    )
+
+
+def assert_true_to_catalog(result: TurnResult, index: InMemoryIndex) -> None:
+    """Every card shows the catalog's current title, price and stock, and the reply its price."""
+    for card in result.products:
+        p = index.get(card.id)
+        assert (card.title, card.price, card.stock) == (p.title, p.price, p.stock)
+        assert card.price_text in result.reply
+    assert result.grounded, result.violations
+
+
+def test_search_shows_cards_within_the_filters_and_says_so(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    r = bot.respond("s", "bluetooth speaker under $50")
+    assert r.intent.intent is IntentName.SEARCH and r.tools_called == ["search_products"]
+    assert r.products and all(c.price <= 50 for c in r.products)
+    assert {c.id for c in r.products if not c.alternative} <= {"s1", "s3"}
+    assert "1. " in r.reply and r.reply.startswith("Here are some speakers")
+    assert not r.fallback
+    assert_true_to_catalog(r, bot.index)
+
+
+def test_invented_price_in_the_model_sentence_falls_back_to_the_template(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model("The Sony is only $19.99 today, a great deal!"))
+    r = bot.respond("s", "bluetooth speaker under $50")
+    assert r.fallback and any("19.99" in v for v in r.violations)
+    assert "19.99" not in r.reply and r.reply.startswith("Here are")
+    assert_true_to_catalog(r, bot.index)
+
+
+def test_invented_brand_or_stock_claim_is_rejected(tmp_path: Path) -> None:
+    for sentence in ("These JBL speakers are the best.", "All of these are sold out."):
+        bot = make(tmp_path, fake_model(sentence))
+        r = bot.respond(sentence, "sony speaker")
+        assert r.fallback and r.violations and sentence not in r.reply
+
+
+def test_model_down_gives_a_correct_template_reply(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model(ModelUnavailable("connection refused")))
+    r = bot.respond("s", "bluetooth speaker under $50")
+    assert r.fallback and r.fault and "connection refused" in r.fault
+    assert r.source == "parser" and r.products
+    assert all(c.price <= 50 for c in r.products)
+    assert_true_to_catalog(r, bot.index)
+
+
+def test_no_model_at_all_is_a_template_turn(tmp_path: Path) -> None:
+    r = make(tmp_path, None).respond("s", "keyboard")
+    assert r.fallback and r.fault is None and [c.id for c in r.products][:1] == ["k1"]
+
+
+def test_references_resolve_against_what_was_shown(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    first = bot.respond("s", "bluetooth speaker")
+    second_id = first.products[1].id
+    r = bot.respond("s", "is the second one in stock?")
+    assert r.intent.intent is IntentName.PRODUCT_QUESTION and r.refs == [2]
+    assert r.tools_called == ["get_product_details"] and [c.id for c in r.products] == [second_id]
+    p = bot.index.get(second_id)
+    assert ("out of stock" if p.stock == 0 else "in stock") in r.reply
+    assert_true_to_catalog(r, bot.index)
+    again = bot.respond("s", "how much is it?")  # "it" is now the second product
+    assert [c.id for c in again.products] == [second_id]
+
+
+def test_brand_reference_and_out_of_range_reference(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    shown = [c.id for c in bot.respond("s", "bluetooth speaker").products]
+    r = bot.respond("s", "what colour is that Sony?")
+    assert [c.id for c in r.products] == ["s1"] and r.refs == [shown.index("s1") + 1]
+    assert "Its colour is Black." in r.reply
+    far = bot.respond("s", "is the 9th one in stock?")
+    assert not far.products and f"I showed {len(shown)} products" in far.reply
+
+
+def test_refinements_keep_the_search_and_change_the_filters(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    first = bot.respond("s", "bluetooth speaker")
+    only = bot.respond("s", "only JBL")
+    assert only.intent.intent in (IntentName.REFINE, IntentName.SEARCH)
+    assert [c.id for c in only.products] == ["s2"]
+    capped = bot.respond("s", "under 30")
+    assert capped.products and all(c.price <= 30 for c in capped.products)
+    assert all(c.alternative or c.brand == "JBL" for c in capped.products)
+    assert first.products
+
+
+def test_cheaper_means_cheaper_than_everything_shown(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    shown = bot.respond("s", "waterproof bluetooth speaker").products
+    low = min(c.price for c in shown if not c.alternative)
+    r = bot.respond("s", "something cheaper")
+    assert r.products and all(c.price < low for c in r.products if not c.alternative)
+
+
+def test_nothing_matches_shows_marked_alternatives(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    r = bot.respond("s", "bluetooth speaker under $5")
+    assert r.reply.startswith("Nothing in the catalog matches")
+    assert r.products and all(c.alternative for c in r.products)
+    assert r.reply.count("(alternative)") == len(r.products)
+    assert r.tools_called == ["search_products", "search_products"]
+    out = bot.respond("t", "netflix subscription")
+    assert "may not carry it" in out.reply and all(c.alternative for c in out.products)
+    assert not out.fallback  # the model was not asked to introduce alternatives
+
+
+def test_comparison_is_a_table_from_product_data(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    bot.respond("s", "bluetooth speaker")
+    r = bot.respond("s", "compare the first two")
+    assert r.tools_called == ["compare_products"] and r.table is not None
+    assert len(r.table.products) == 2 and r.refs == [1, 2]
+    prices = dict(r.table.rows)["Price"]
+    assert prices == [money(bot.index.get(c.id).price, "USD") for c in r.products]
+    assert "| Price |" in r.reply
+    assert_true_to_catalog(r, bot.index)
+
+
+def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(sample_products())
+    bot = make(tmp_path, fake_model(), index)
+    bot.respond("s", "sony speaker")
+    index.patch("s1", price=Decimal("39.00"), stock=0)
+    r = bot.respond("s", "is the first one in stock?")
+    assert "$39.00" in r.reply and "out of stock" in r.reply and "49.99" not in r.reply
+
+
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    shown = make(tmp_path, fake_model()).respond("s", "bluetooth speaker").products
+    r = make(tmp_path, fake_model()).respond("s", "the third one, how much?")
+    assert [c.id for c in r.products] == [shown[2].id]
+    lines = SessionStore(tmp_path / "conversations.sqlite3").transcript("s")
+    assert [line.role for line in lines] == ["user", "assistant"] * 2
+    assert lines[1].data["products"] == [c.id for c in shown]
+
+
+def test_stream_reports_tools_before_the_checked_text(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    events = list(bot.stream("s", "bluetooth speaker"))
+    kinds = [type(e) for e in events]
+    assert kinds[0] is Status and kinds[-1] is TurnDone
+    first_text = kinds.index(TextDelta)
+    assert all(k is Status for k in kinds[:first_text])
+    assert {e.stage for e in events if isinstance(e, Status)} >= {"understand", "search", "write"}
+    done = events[-1]
+    assert isinstance(done, TurnDone)
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == done.result.reply
+
+
+def test_empty_long_greeting_and_service_messages(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    assert not bot.respond("s", "   ").products
+    assert "too long" in bot.respond("s", "speaker " * 400).reply
+    assert bot.respond("s", "hello").intent.intent is IntentName.GREETING
+    order = bot.respond("s", "where is my order 1043?")
+    assert order.intent.intent is IntentName.ORDER_STATUS and not order.tools_called
+    assert "cannot look up orders" in order.reply and not order.products
+
+
+def test_a_session_belongs_to_its_customer(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    bot.respond("s", "hello", customer_id="C001")
+    with pytest.raises(AssistantError, match="another customer"):
+        bot.respond("s", "hello", customer_id="C002")
+
+
+def test_a_deleted_product_is_not_described(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(sample_products() + [product("z1", "Zeta speaker", "10.00")])
+    bot = make(tmp_path, fake_model(), index)
+    ids = [c.id for c in bot.respond("s", "zeta speaker").products]
+    index.delete(ids[0])
+    r = bot.respond("s", "is the first one in stock?")
+    assert "no longer in the catalog" in r.reply and not r.products
+
+
+def test_an_off_topic_or_odd_sentence_is_not_shown(tmp_path: Path) -> None:
+    for sentence in ("The customer's list is now removed.", "I love sunny days at the beach."):
+        r = make(tmp_path, fake_model(sentence)).respond(sentence, "bluetooth speaker")
+        assert r.fallback and sentence not in r.reply and r.reply.startswith("Here are")
