@@ -36,7 +36,7 @@ from assistant.reply import (
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
 from assistant.tools import CatalogTools, money
-from retrieval.lexical import tokenize
+from retrieval.lexical import SYNONYMS, tokenize
 from retrieval.product import Product
 from retrieval.search import Hit
 
@@ -103,8 +103,16 @@ _EMPTY: dict[str, object] = {"attributes": {}, "brands": [], "price_min": None, 
 
 
 def _matching(hits: list[Hit], query: str) -> list[bool]:
-    """Which hits share a word with the query (all do when there is no query)."""
-    return [bool(h.matched_terms) or not query for h in hits]
+    """Which hits contain at least half of the query's words (or their synonyms); all do when
+    there is no query. "netflix gift cards" is not matched by a memory card."""
+    words = set(tokenize(query))
+    if not words:
+        return [True] * len(hits)
+
+    def covered(terms: set[str]) -> int:
+        return sum(1 for w in words if w in terms or terms & set(SYNONYMS.get(w, ())))
+
+    return [2 * covered(set(h.matched_terms)) >= len(words) for h in hits]
 
 
 def _search_args(f: ActiveFilters, limit: int) -> dict[str, object]:
@@ -249,8 +257,9 @@ class Assistant:
                 fault = fault or str(exc)
                 log.warning("reply sentence fell back to the template: %s", exc)
             else:
-                verdict = check_sentence(sentence or "", evidence)
-                violations = verdict.violations if sentence else ["no usable sentence"]
+                violations = check_sentence(sentence, evidence).violations
+                reason = None if violations else unusable(sentence, message, draft)
+                violations += [reason] if reason else []
                 if violations:
                     log.info("model sentence rejected %r: %s", sentence, violations)
                     sentence = None
@@ -493,8 +502,8 @@ class Assistant:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _sentence(self, text: str, draft: Draft) -> str | None:
-        """The model's connecting sentence, cleaned; None when it wrote nothing usable.
+    def _sentence(self, text: str, draft: Draft) -> str:
+        """The model's connecting sentence: its first sentence, trimmed.
 
         Raises:
             ModelError: The model failed.
@@ -509,15 +518,22 @@ class Assistant:
         messages.append(Message("user", _writer_request(text, [c.title for c in draft.cards])))
         raw = self.writer.complete(messages, max_tokens=40, temperature=self.temperature).text
         line = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
-        sentence = _SENTENCE_END.split(line, maxsplit=1)[0].strip().strip('"')
-        if not 8 <= len(sentence) <= 200 or "?" in sentence or _OFF_TASK.search(sentence):
-            return None
-        # A sentence about something else is worse than the template: it must speak of what
-        # the customer asked for or of what is shown.
-        topic = set(tokenize(text)) | {t for c in draft.cards for t in tokenize(c.title)}
-        if not {t for t in topic if len(t) > 2} & set(tokenize(sentence)):
-            return None
-        return sentence
+        return _SENTENCE_END.split(line, maxsplit=1)[0].strip().strip('"')
+
+
+def unusable(sentence: str, text: str, draft: Draft) -> str | None:
+    """Why a grounded sentence is still not shown, or None: empty, long, a question, a refusal
+    or talk about the prompt, numbers the customer did not write, or off the topic."""
+    if not 8 <= len(sentence) <= 200:
+        return "the sentence is empty or too long"
+    if "?" in sentence or _OFF_TASK.search(sentence):
+        return "the sentence asks, apologises or talks about its instructions"
+    if set(re.findall(r"\d+", sentence)) - set(re.findall(r"\d+", text)):
+        return "the sentence names numbers (model numbers and counts are the list's job)"
+    topic = set(tokenize(text)) | {t for c in draft.cards for t in tokenize(c.title)}
+    if not {t for t in topic if len(t) > 2} & set(tokenize(sentence)):
+        return "the sentence is about something else"
+    return None
 
 
 def _writer_request(customer: str, titles: list[str]) -> str:

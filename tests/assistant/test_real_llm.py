@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,23 +13,15 @@ from assistant.errors import ModelUnavailable
 from assistant.extract import IntentExtractor
 from assistant.intent import IntentName
 from assistant.parser import MessageParser
+from assistant.reply import TurnResult
+from assistant.turn import Assistant
 from tests.conftest import free_port
 from ui import llm_server
+from ui.compose import build_assistant
+from ui.settings import Settings
 
 pytestmark = pytest.mark.llm
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = Path(os.environ.get("SHOPASSIST_TEST_LLM_HOME", tmp_path_factory.mktemp("llm-home")))
-    home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    proc: subprocess.Popen[bytes] = llm_server.start(home, ROOT, port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        llm_server.stop(proc)
 
 
 @pytest.fixture
@@ -65,18 +55,77 @@ def test_merged_extraction_keeps_the_facts(
         assert got.intent.order_id == "2231"
 
 
-def test_killed_server_falls_back_to_the_parser(tmp_path: Path) -> None:
+def assistant_for(home: Path, url: str) -> Assistant:
+    return build_assistant(Settings(home=home, llm_url=url, llm_timeout=60))
+
+
+def assert_true_to_catalog(result: TurnResult, bot: Assistant) -> None:
+    """No product or price is shown that the catalog (the tool results) does not hold."""
+    assert result.grounded, (result.reply, result.violations)
+    for card in result.products:
+        product = bot.index.get(card.id)
+        assert (card.title, card.price, card.stock) == (product.title, product.price, product.stock)
+        assert card.title in result.reply and card.price_text in result.reply
+
+
+@pytest.mark.model
+def test_a_multi_turn_product_conversation(llm_url: str, demo_home: Path) -> None:
+    bot = assistant_for(demo_home, llm_url)
+    first = bot.respond("c1", "I need a wireless mouse under $30")
+    assert first.source == "merged", first.fault
+    assert first.intent.intent is IntentName.SEARCH and first.tools_called == ["search_products"]
+    assert first.products and all(c.price <= 30 for c in first.products)
+    assert sum("mouse" in c.title.lower() for c in first.products) >= len(first.products) - 1
+    assert_true_to_catalog(first, bot)
+
+    second = bot.respond("c1", "is the second one in stock?")
+    assert second.intent.intent is IntentName.PRODUCT_QUESTION and second.refs == [2]
+    assert [c.id for c in second.products] == [first.products[1].id]
+    assert_true_to_catalog(second, bot)
+
+    cheaper = bot.respond("c1", "something cheaper")
+    low = min(c.price for c in first.products)
+    assert cheaper.products and all(c.price < low for c in cheaper.products)
+    assert_true_to_catalog(cheaper, bot)
+
+    table = bot.respond("c1", "compare the first two")
+    assert table.table is not None and [c.id for c in table.products] == [
+        c.id for c in cheaper.products[:2]
+    ]
+    assert_true_to_catalog(table, bot)
+
+    elsewhere = bot.respond("c1", "do you sell netflix gift cards?")
+    assert all(c.alternative for c in elsewhere.products)
+    assert_true_to_catalog(elsewhere, bot)
+
+
+@pytest.mark.model
+def test_killing_the_server_mid_conversation_gives_a_correct_template_reply(
+    demo_home: Path, tmp_path: Path
+) -> None:
+    cached = Path(os.environ.get("SHOPASSIST_TEST_LLM_HOME", "")) / llm_server.DEFAULT_MODEL_DIR
     home = tmp_path / "home"
     home.mkdir()
-    cached = Path(os.environ.get("SHOPASSIST_TEST_LLM_HOME", "")) / llm_server.DEFAULT_MODEL_DIR
     port = free_port()
     proc = llm_server.start(home, ROOT, port, str(cached) if cached.exists() else None)
-    model = OpenAIChatModel(f"http://127.0.0.1:{port}", "shopassist-llm", timeout=60, retries=0)
-    extractor = IntentExtractor(MessageParser(["Sony"]), model)
-    assert extractor.extract("sony speaker under $30").source == "merged"
-    llm_server.stop(proc)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        bot = assistant_for(demo_home, url)
+        first = bot.respond("k", "toner cartridge under $40")
+        assert first.source == "merged" and first.fault is None and first.products
+        assert_true_to_catalog(first, bot)
+    finally:
+        llm_server.stop(proc)
+    after = bot.respond("k", "is the first one in stock?")
+    assert after.fallback and after.fault and after.source == "parser"
+    assert [c.id for c in after.products] == [first.products[0].id]
+    product = bot.index.get(first.products[0].id)
+    assert ("out of stock" if product.stock == 0 else "stock") in after.reply
+    assert_true_to_catalog(after, bot)
+
+    extractor = IntentExtractor(MessageParser(["Sony"]), OpenAIChatModel(url, "shopassist-llm"))
     got = extractor.extract("sony speaker under $30")
     assert got.source == "parser" and got.intent.price_max == Decimal("30")
     assert got.intent.brands == ["Sony"]
     with pytest.raises(ModelUnavailable):
-        model.complete([Message("user", "hi")])
+        OpenAIChatModel(url, "shopassist-llm", retries=0).complete([Message("user", "hi")])

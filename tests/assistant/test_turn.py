@@ -230,6 +230,11 @@ def test_a_deleted_product_is_not_described(tmp_path: Path) -> None:
 
 
 def test_an_off_topic_or_odd_sentence_is_not_shown(tmp_path: Path) -> None:
-    for sentence in ("The customer's list is now removed.", "I love sunny days at the beach."):
+    odd = (
+        "The customer's list is now removed.",
+        "I love sunny days at the beach.",
+        "These are the Sony SRS-XB13 and the JBL Flip 5, which are all SRS-XB13.",
+    )
+    for sentence in odd:
         r = make(tmp_path, fake_model(sentence)).respond(sentence, "bluetooth speaker")
         assert r.fallback and sentence not in r.reply and r.reply.startswith("Here are")

@@ -153,3 +153,43 @@ def test_eval_pairs_and_reranked_search(cli: CliRunner, tmp_path: Path) -> None:
     out = last_json(res.stdout)
     assert out["stage"] == "rerank" and out["hits"]
     assert all(h["stage"] == "rerank" and "rerank_score" in h["why"] for h in out["hits"])
+
+
+@pytest.mark.model
+def test_chat_once_json_continues_a_session_across_invocations(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No model server answers here: every reply must still be correct, from the templates.
+    monkeypatch.setenv("SHOPASSIST_LLM_URL", "http://127.0.0.1:9")
+    assert cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "400"]).exit_code == 0
+    res = cli.invoke(app, ["chat", "--once", "toner cartridge under $60", "--json"])
+    assert res.exit_code == 0, res.output
+    first = last_json(res.stdout)
+    assert {"reply", "products", "intent", "grounded", "fallback"} <= first.keys()
+    assert first["intent"]["intent"] == "search" and first["products"]
+    assert first["grounded"] and first["fallback"] and "unavailable" in first["fault"]
+    assert all(float(c["price"]) <= 60 for c in first["cards"])
+    session = first["session"]
+
+    res = cli.invoke(
+        app, ["chat", "--once", "is the second one in stock?", "--session", session, "--json"]
+    )
+    second = last_json(res.stdout)
+    assert second["products"] == [first["products"][1]] and second["refs"] == [2]
+    card = second["cards"][0]
+    assert card["title"] in second["reply"] and f"${card['price']}" in second["reply"]
+
+    other = cli.invoke(app, ["chat", "--once", "hi", "--session", session, "--customer", "C001"])
+    assert other.exit_code == 0  # the first sign-in claims the session
+    denied = cli.invoke(app, ["chat", "--once", "hi", "--session", session, "--customer", "C002"])
+    assert denied.exit_code == 1 and "another customer" in denied.output
+
+
+@pytest.mark.model
+def test_interactive_chat_streams_replies(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPASSIST_LLM_URL", "http://127.0.0.1:9")
+    assert cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "200"]).exit_code == 0
+    res = cli.invoke(app, ["chat"], input="hello\ntoner\n\n")
+    assert res.exit_code == 0, res.output
+    assert "Hello!" in res.stdout and "1. " in res.stdout
+    assert "[Searching the catalog for toner]" in res.stderr
