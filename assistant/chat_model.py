@@ -47,8 +47,10 @@ class ChatModel:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         temperature: float = 0.0,
+        timeout: float | None = None,
     ) -> Reply:
-        """The model's reply; with `json_schema`, constrained to JSON matching it.
+        """The model's reply; with `json_schema`, constrained to JSON matching it. `timeout`
+        (seconds) overrides the model's own per-attempt timeout for this call.
 
         Raises:
             ModelUnavailable: The model cannot be reached or answered badly.
@@ -71,6 +73,7 @@ class FunctionChatModel(ChatModel):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         temperature: float = 0.0,
+        timeout: float | None = None,
     ) -> Reply:
         self.calls.append(list(messages))
         return Reply(text=self.fn(messages, json_schema), model=self.name)
@@ -83,7 +86,8 @@ class OpenAIChatModel(ChatModel):
         base_url: The server, e.g. http://127.0.0.1:8100 (with or without /v1).
         model: The served model name.
         timeout: Seconds per attempt.
-        retries: Further attempts after a connection error, a timeout or a 5xx answer.
+        retries: Further attempts after a refused connection or a 5xx answer (a slow answer is
+            not asked again: that would double the wait).
         api_key: Sent as a bearer token when given.
     """
 
@@ -102,6 +106,7 @@ class OpenAIChatModel(ChatModel):
         self.model, self.retries, self.name = model, retries, f"openai:{model}"
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers)
+        self._timeout = timeout
         self._httpx = httpx
 
     def complete(
@@ -110,6 +115,7 @@ class OpenAIChatModel(ChatModel):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         temperature: float = 0.0,
+        timeout: float | None = None,
     ) -> Reply:
         body: dict[str, Any] = {
             "model": self.model,
@@ -126,7 +132,9 @@ class OpenAIChatModel(ChatModel):
         for attempt in range(self.retries + 1):
             started = time.perf_counter()
             try:
-                resp = self._client.post(self.url, json=body)
+                resp = self._client.post(
+                    self.url, json=body, timeout=self._timeout if timeout is None else timeout
+                )
             except self._httpx.ReadTimeout as exc:  # slow: asking again would double the wait
                 raise ModelUnavailable(f"the model at {self.url} timed out: {exc}") from exc
             except self._httpx.TransportError as exc:  # down or refused: retry

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -19,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from assistant.chat_model import ChatModel, Message
-from assistant.errors import ExtractionFailed, ModelError
+from assistant.errors import ExtractionFailed, ModelError, ModelUnavailable
 from assistant.intent import Intent, IntentName
 from assistant.parser import MessageParser
 
@@ -31,6 +32,7 @@ _PRODUCT_INTENTS = {
     IntentName.COMPARE,
 }
 _MODEL_MAY_DECIDE = {IntentName.SEARCH, IntentName.OTHER}
+MIN_WAIT = 0.2  # seconds: less than this left of a deadline is not worth a model call
 
 
 @dataclass
@@ -132,11 +134,15 @@ class IntentExtractor:
         self.parser, self.model, self.attempts = parser, model, attempts
         self._schema = Intent.model_json_schema()
 
-    def propose(self, text: str) -> Intent:
+    def propose(self, text: str, deadline: float | None = None) -> Intent:
         """The model's proposal, validated, with a bounded re-ask.
 
+        Args:
+            text: The customer's message.
+            deadline: A `time.monotonic()` instant after which the model is not waited for.
+
         Raises:
-            ModelUnavailable: The model cannot be reached.
+            ModelUnavailable: The model cannot be reached, or the deadline passed.
             ExtractionFailed: No attempt produced a valid `Intent`.
         """
         if self.model is None:
@@ -144,7 +150,12 @@ class IntentExtractor:
         messages = build_messages(text)
         last = ""
         for _ in range(self.attempts):
-            last = self.model.complete(messages, json_schema=self._schema).text
+            timeout = None
+            if deadline is not None:
+                timeout = deadline - time.monotonic()
+                if timeout < MIN_WAIT:
+                    raise ModelUnavailable("the turn's time budget is spent")
+            last = self.model.complete(messages, json_schema=self._schema, timeout=timeout).text
             try:
                 return Intent.model_validate_json(last)
             except ValidationError as exc:
@@ -158,13 +169,14 @@ class IntentExtractor:
                 ]
         raise ExtractionFailed("the model's intent did not validate", self.attempts, last)
 
-    def extract(self, text: str) -> Extraction:
-        """The intent of `text`: always an answer, from the parser when the model fails."""
+    def extract(self, text: str, deadline: float | None = None) -> Extraction:
+        """The intent of `text`: always an answer, from the parser when the model fails or
+        misses the `deadline` (a `time.monotonic()` instant)."""
         parsed = self.parser.parse(text)
         if self.model is None:
             return Extraction(parsed, "parser")
         try:
-            proposed = self.propose(text)
+            proposed = self.propose(text, deadline)
         except ModelError as exc:
             log.warning("intent extraction fell back to the parser: %s", exc)
             return Extraction(parsed, "parser", str(exc))

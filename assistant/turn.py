@@ -18,8 +18,8 @@ from decimal import Decimal
 from importlib import resources
 
 from assistant.chat_model import ChatModel, Message
-from assistant.errors import AssistantError, ModelError
-from assistant.extract import IntentExtractor
+from assistant.errors import AssistantError, ModelError, ModelUnavailable
+from assistant.extract import MIN_WAIT, IntentExtractor
 from assistant.grounding import Evidence, check, check_sentence
 from assistant.intent import Intent, IntentName
 from assistant.reply import (
@@ -185,6 +185,8 @@ class Assistant:
         service: Orders, cart, returns, policies, handoff; `NoServiceDesk` when there is none.
         show: Products shown per list.
         temperature: Sampling temperature of the model's sentence.
+        budget: Seconds a turn may wait for the model in all; when they are spent the turn
+            goes on without it (parser intent, template sentence). None waits per call only.
     """
 
     def __init__(
@@ -196,10 +198,11 @@ class Assistant:
         service: ServiceDesk | None = None,
         show: int = 5,
         temperature: float = 0.0,
+        budget: float | None = None,
     ) -> None:
         self.tools, self.extractor, self.store, self.writer = tools, extractor, store, writer
         self.service: ServiceDesk = service or NoServiceDesk()
-        self.show, self.temperature = show, temperature
+        self.show, self.temperature, self.budget = show, temperature, budget
         self._reply_prompt = _prompt("reply_system.md")
         self._reply_examples = json.loads(_prompt("reply_examples.json"))
 
@@ -224,6 +227,7 @@ class Assistant:
             AssistantError: The session belongs to another customer.
         """
         started = time.perf_counter()
+        deadline = None if self.budget is None else time.monotonic() + self.budget
         state = self.store.load(session_id, customer_id)
         if customer_id and state.customer_id not in (None, customer_id):
             raise AssistantError(f"session {session_id!r} belongs to another customer")
@@ -238,7 +242,7 @@ class Assistant:
             draft = Draft(intro="That message is too long for me to read. Please shorten it.")
         else:
             yield Status("understand", "Understanding your message")
-            extraction = self.extractor.extract(message)
+            extraction = self.extractor.extract(message, deadline)
             intent, source, fault = extraction.intent, extraction.source, extraction.fault
             intent = self._resolve(intent, state, message)
             draft = yield from self._dispatch(intent, state, message)
@@ -252,7 +256,7 @@ class Assistant:
         if writes:
             yield Status("write", "Writing the reply")
             try:
-                sentence = self._sentence(message, draft)
+                sentence = self._sentence(message, draft, deadline)
             except ModelError as exc:
                 fault = fault or str(exc)
                 log.warning("reply sentence fell back to the template: %s", exc)
@@ -502,13 +506,16 @@ class Assistant:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _sentence(self, text: str, draft: Draft) -> str:
+    def _sentence(self, text: str, draft: Draft, deadline: float | None) -> str:
         """The model's connecting sentence: its first sentence, trimmed.
 
         Raises:
-            ModelError: The model failed.
+            ModelError: The model failed, or the turn's time budget is spent.
         """
         assert self.writer is not None
+        timeout = None if deadline is None else deadline - time.monotonic()
+        if timeout is not None and timeout < MIN_WAIT:
+            raise ModelUnavailable("the turn's time budget is spent")
         messages = [Message("system", self._reply_prompt)]
         for example in self._reply_examples:
             messages.append(
@@ -516,7 +523,9 @@ class Assistant:
             )
             messages.append(Message("assistant", example["sentence"]))
         messages.append(Message("user", _writer_request(text, [c.title for c in draft.cards])))
-        raw = self.writer.complete(messages, max_tokens=40, temperature=self.temperature).text
+        raw = self.writer.complete(
+            messages, max_tokens=40, temperature=self.temperature, timeout=timeout
+        ).text
         line = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
         return _SENTENCE_END.split(line, maxsplit=1)[0].strip().strip('"')
 

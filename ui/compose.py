@@ -106,4 +106,5 @@ def build_assistant(
         store=SessionStore(settings.conversations_path),
         writer=model if settings.llm_writes_replies else None,
         temperature=settings.llm_temperature,
+        budget=settings.llm_turn_budget,
     )

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
         llm_served_name: The model name the server serves under.
         llm_api_key: Bearer token for `llm_url`, when it needs one.
         llm_timeout: Seconds the assistant waits for one model answer before the template.
+        llm_turn_budget: Seconds one turn may wait for the model in all (extraction and the
+            reply sentence); then the turn finishes without it. Keeps p95 turn latency bounded.
         llm_temperature: Sampling temperature of the model's sentences (0 = greedy).
         llm_writes_replies: Let the model write the connecting sentence of product replies.
         reranker_model: A re-ranker folder; unset = the model bundled in `ranking/model`.
@@ -69,6 +71,7 @@ class Settings(BaseSettings):
     llm_served_name: str = "shopassist-llm"
     llm_api_key: str | None = None
     llm_timeout: float = Field(default=10.0, gt=0)
+    llm_turn_budget: float = Field(default=2.5, gt=0)
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
     llm_writes_replies: bool = True
     reranker_model: Path | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -238,3 +239,18 @@ def test_an_off_topic_or_odd_sentence_is_not_shown(tmp_path: Path) -> None:
     for sentence in odd:
         r = make(tmp_path, fake_model(sentence)).respond(sentence, "bluetooth speaker")
         assert r.fallback and sentence not in r.reply and r.reply.startswith("Here are")
+
+
+def test_a_spent_time_budget_skips_the_model_but_not_the_facts(tmp_path: Path) -> None:
+    def slow(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        time.sleep(0.3)
+        return json.dumps({"intent": "other"}) if schema is not None else "Some speakers."
+
+    bot = make(tmp_path, FunctionChatModel(slow))
+    bot.budget = 0.4  # extraction fits, the sentence does not
+    r = bot.respond("s", "bluetooth speaker under $50")
+    assert r.source == "merged" and r.fallback and "budget" in (r.fault or "")
+    assert r.reply.startswith("Here are") and all(c.price <= 50 for c in r.products)
+    bot.budget = 0.1  # not even the extraction
+    late = bot.respond("s", "is the first one in stock?")
+    assert late.source == "parser" and late.refs == [1] and "budget" in (late.fault or "")
