@@ -13,7 +13,15 @@ from decimal import Decimal
 
 from assistant.intent import Intent, IntentName, SortOrder
 
-_NUM = r"(\d{1,6}(?:[.,]\d{1,2})?)"
+# Inches: 15", 15 inch, 15-inch, 15 in. - but not the "in" of "2 in stock" or "30 in black".
+_INCH = r"(?:\"|-?inch(?:es)?\b|in\.|in\b(?!\s*[a-z0-9]))"
+# "1,299.99" has a thousands separator; "19,99" a decimal comma. A number followed by a unit
+# ("1 TB", "100 watt", "15 inch") is not a price.
+_NUM = (
+    r"(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,6}(?:[.,]\d{1,2})?)"
+    rf"(?!\d|[.,]\d|[a-z]|\s*(?:gb|tb|mb|{_INCH}|ft\b|foot|feet|m\b|cm\b|mm\b|w\b|watts?|v\b|"
+    r"volts?|hp\b|ports?\b|pack\b|pcs\b))"
+)
 _CUR = r"(?:\$|usd\s*|eur\s*|€|£)?"
 _UNIT = r"(?:\s*(?:dollars?|bucks|usd|euros?))?"
 PRICE = _CUR + _NUM + _UNIT
@@ -31,12 +39,14 @@ _MIN = re.compile(
     rf"\b(?:over|above|more than|at least|min(?:imum)?|from|starting at|>=?)\s*{PRICE}",
     re.IGNORECASE,
 )
-_AROUND = re.compile(rf"\b(?:around|about|roughly|approximately|~)\s*{PRICE}", re.IGNORECASE)
-_BARE_DOLLAR = re.compile(r"\$\s*(\d{1,6}(?:\.\d{1,2})?)")
+_AROUND = re.compile(rf"(?:\b(?:around|about|roughly|approximately)|~)\s*{PRICE}", re.IGNORECASE)
+_BARE_DOLLAR = re.compile(r"\$\s*(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,6}(?:\.\d{1,2})?)")
 
 _ORDER = re.compile(
     r"\border\s*(?:number|no\.?|num|id|#)?\s*[:#]?\s*([A-Z]{0,3}-?\d{3,10})\b", re.IGNORECASE
 )
+# An order number without the word "order", read only when the message is about an order.
+_ORDER_NUMBER = re.compile(r"(?<![\w$€£.,/])#?([A-Z]{0,3}-?\d{4,10})\b(?![.,]\d)", re.IGNORECASE)
 _ORDINALS = {
     "first": 1,
     "1st": 1,
@@ -65,11 +75,28 @@ _ORDINAL = re.compile(
     r"\b(" + "|".join(_ORDINALS) + r")\b(?:\s+(?:one|item|product|option|result))?",
     re.IGNORECASE,
 )
+# "first" and "last" are also adverbs and verbs ("cheapest first", "batteries that last"): they
+# point at a product only after a determiner, before "one", beside another ordinal, or alone.
+_AMBIGUOUS_ORDINALS = {"first", "last", "final"}
+_DETERMINER_BEFORE = re.compile(r"\b(?:the|your|my)\s+$", re.IGNORECASE)
+_ORDINAL_JOIN = re.compile(
+    r"\s*(?:,|and|or|vs\.?|versus|with|to|&)\s*(?:(?:the|with|to)\s+)*", re.IGNORECASE
+)
+_FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|five|[2-5])\b", re.IGNORECASE)
+_SMALL_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5}
 _NUMBERED = re.compile(
     r"(?:#|\bnumber\s+|\bno\.\s*|\bitem\s+|\boption\s+)(\d{1,2})\b", re.IGNORECASE
 )
+# "the Sony one", "that one": a product already shown, named without its position.
+_POINTER = re.compile(r"\b(?:that|this|the\s+[\w.-]+)\s+one\b", re.IGNORECASE)
 _CAPACITY = re.compile(r"\b(\d{1,4}(?:\.\d)?)\s*(gb|tb|mb)\b", re.IGNORECASE)
-_SCREEN = re.compile(r"\b(\d{1,2}(?:\.\d)?)\s*(?:\"|inch(?:es)?|in\b|-inch)", re.IGNORECASE)
+_SCREEN = re.compile(rf"\b(\d{{1,2}}(?:\.\d)?)\s*{_INCH}", re.IGNORECASE)
+# A size in inches is a screen size only for things with a screen (else: "36 inch vent hood").
+_SCREEN_THING = re.compile(
+    r"\b(tvs?|televisions?|monitors?|screens?|displays?|laptops?|notebooks?|tablets?|ipads?|"
+    r"macbooks?|chromebooks?|ultrabooks?|smartphones?|phones?|projectors?)\b",
+    re.IGNORECASE,
+)
 COLOURS = (
     "black",
     "white",
@@ -88,40 +115,56 @@ COLOURS = (
     "beige",
     "rose gold",
 )
-_COLOUR = re.compile(r"\b(" + "|".join(COLOURS) + r")\b", re.IGNORECASE)
+_COLOUR = re.compile(r"\b(" + "|".join(sorted(COLOURS, key=len, reverse=True)) + r")\b", re.I)
+_NUMBER_BEFORE = re.compile(r"\d\s*$")
 
 _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.HANDOFF,
         re.compile(
-            r"\b(human|real person|agent|representative|someone|operator|talk to (?:a|some)one|"
-            r"speak to (?:a|some)one|customer service)\b",
+            r"\b(humans?|real person|(?:a|any|some) person(?= i can| to)|agents?\b(?!'s)|"
+            r"representative|operator|manager|customer (?:service|support)|connect me|"
+            r"transfer me|(?:talk|speak|chat) (?:to|with) (?:a |an |the |your )?(?:someone|"
+            r"anyone|somebody|person|staff|people|support))\b",
             re.I,
         ),
     ),
-    (IntentName.CANCEL_ORDER, re.compile(r"\bcancel\b", re.I)),
     (
-        IntentName.RETURN_REQUEST,
+        IntentName.CANCEL_ORDER,
         re.compile(
-            r"\b(return (?:it|this|that|them|my|the|an?)|want to return|send (?:it|this) back|"
-            r"refund|rma)\b",
-            re.I,
+            r"\b(cancel|stop (?:my |the |this )?order|don't want (?:my |the )?order)\b", re.I
         ),
     ),
     (
         IntentName.POLICY_QUESTION,
         re.compile(
-            r"\b(polic(?:y|ies)|warranty|guarantee|shipping (?:cost|time|fee)|delivery time|"
-            r"how long .*(?:return|ship|deliver)|return window|privacy|payment methods?|"
-            r"do you ship)\b",
+            r"\b(polic(?:y|ies)|warranty|guarantee|(?:shipping|delivery) (?:costs?|times?|fees?|"
+            r"charges?|options?)|free (?:shipping|delivery)|how much (?:is|does) (?:the )?"
+            r"(?:shipping|delivery)|how (?:long|many days)\b.*\b(?:return|ship|deliver)\w*|"
+            r"return window|privacy|payment (?:methods?|options?)|pay (?:with|by|using)|"
+            r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
+            r"pick ?up (?:in|from|at) (?:the |a )?(?:store|shop)|click and collect)\b",
+            re.I,
+        ),
+    ),
+    (
+        IntentName.RETURN_REQUEST,
+        re.compile(
+            r"\b(return (?:it|this|that|them|my|the|an?)|want to return|send (?:it|this|them) "
+            r"back|refund|rma|money back|return label|start a return|a return for|"
+            r"(?:want|need|get) a replacement|exchange (?:it|this|them|my)|"
+            r"arrived (?:damaged|broken|faulty))\b",
             re.I,
         ),
     ),
     (
         IntentName.ORDER_STATUS,
         re.compile(
-            r"\b(where is my|track(?:ing)?|order status|status of (?:my )?order|my orders?|"
-            r"has (?:it|my order) shipped|when will .* arrive)\b",
+            r"\b(where is my|where(?:'s| is) (?:it|my (?:order|package|parcel|delivery))|"
+            r"track (?:my |the |an? )?(?:order|package|parcel|delivery|shipment)|tracking "
+            r"(?:number|info\w*|code|link)|order status|status of (?:my )?order|my orders?|"
+            r"has (?:it|my order) shipped|when will .* arrive|i (?:have )?ordered|"
+            r"(?:hasn't|has not|not yet|never) arrived)\b",
             re.I,
         ),
     ),
@@ -129,7 +172,7 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
         IntentName.ADD_TO_CART,
         re.compile(
             r"\b(add (?:it|this|that|them|the|one|\w+ )?.*to (?:my |the )?(?:cart|basket)|"
-            r"add to (?:cart|basket)|i'?ll take|buy (?:it|this|that|the)|put .* in (?:my |the )?"
+            r"add to (?:cart|basket)|i'?ll take|buy (?:it|this|that|them)|put .* in (?:my |the )?"
             r"(?:cart|basket))\b",
             re.I,
         ),
@@ -137,8 +180,9 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.VIEW_CART,
         re.compile(
-            r"\b(my (?:cart|basket)|what(?:'s| is) in (?:my|the) (?:cart|basket)|view (?:cart|"
-            r"basket)|show (?:my|the) (?:cart|basket))\b",
+            r"\b(my (?:cart|basket)|what(?:'s| is) in (?:my|the) (?:cart|basket)|(?:view|show|"
+            r"open|see|check) (?:my |the )?(?:cart|basket)|(?:cart|basket) total|what (?:have|did) "
+            r"i (?:added|add|put))\b",
             re.I,
         ),
     ),
@@ -149,31 +193,59 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
         ),
     ),
 ]
+_ORDER_INTENTS = {IntentName.ORDER_STATUS, IntentName.CANCEL_ORDER, IntentName.RETURN_REQUEST}
+_TAKE = re.compile(r"\b(buy|take|order|purchase|get|go (?:with|for))\b", re.I)
 _GREETING = re.compile(
     r"^\s*(hi|hello|hey|good (?:morning|afternoon|evening)|howdy|hiya|greetings)\b[\s!.,]*"
-    r"(there|team|all)?[\s!.,]*$",
+    r"(there|team|all|everyone|folks)?[\s!.,]*(how are you(?: doing)?|how's it going)?"
+    r"[\s!.,?]*$",
+    re.I,
+)
+_CLOSING = re.compile(
+    r"^\s*(thanks?(?: you)?(?: so much| a lot)?|thank you|thx|ty|ok(?:ay)?|cool|great|bye|"
+    r"good ?bye|see you|never ?mind|nvm|lol|yes|no)\b[\s!.,]*$",
     re.I,
 )
 _REFINE = re.compile(
     r"^\s*(?:only|just|cheaper|less expensive|more expensive|something cheaper|show (?:me )?"
     r"(?:more|cheaper|only)|what about|any in|in (?:black|white|red|blue)|under|below|"
-    r"over|above|sort|by price)\b",
+    r"over|above|sort|by price|bigger|smaller|larger)\b|\bonly[\s.!?]*$",
     re.I,
 )
+# Words that point back at the results shown or change them; they name no product.
+_REFINE_CUE = re.compile(
+    r"\b(instead|rather|same(?: thing)?|but|else|narrow (?:it |them |this )?down(?: to)?|"
+    r"make (?:it|them)|only|just|these|those|ones|cheaper|pricier|(?:more|less) expensive|"
+    r"bigger|smaller|larger)\b",
+    re.I,
+)
+_ANAPHORA = re.compile(r"\b(ones|these|those)\b", re.I)
 _QUESTION = re.compile(
     r"\b(in stock|available|how much|price of|does (?:it|this|that)|is (?:it|this|that)|"
     r"what (?:is|are) the|tell me (?:more )?about|details|specs?|colou?rs?|dimensions|"
     r"weight|compatible)\b",
     re.I,
 )
-_SORT_ASC = re.compile(r"\b(cheapest|lowest price|price low to high|sort by price)\b", re.I)
-_SORT_DESC = re.compile(r"\b(most expensive|highest price|price high to low|premium)\b", re.I)
+_BY_PRICE = r"(?:(?:sort(?:ed)?|order(?:ed)?|list(?:ed)?) by price,?\s*)?"
+_SORT_DESC = re.compile(
+    rf"\b{_BY_PRICE}(?:most expensive|highest(?: price)?|(?:price )?high(?:est)? to low(?:est)?|"
+    r"priciest|descending)(?:\s+(?:price\s+)?first)?\b",
+    re.I,
+)
+_SORT_ASC = re.compile(
+    rf"\b{_BY_PRICE}(?:cheapest|lowest(?: price)?|(?:price )?low(?:est)? to high(?:est)?|"
+    r"ascending)(?:\s+(?:price\s+)?first)?\b|\b(?:sort(?:ed)?|order(?:ed)?|list(?:ed)?) by price\b",
+    re.I,
+)
+_CONTRACTION = re.compile(r"(?<=\w)(?:'(?:s|m|re|ll|d|ve)|n't)\b", re.I)
 _FILLER = re.compile(
-    r"\b(i|i'm|im|me|my|we|you|your|a|an|the|some|any|please|pls|looking|look|for|want|"
-    r"wanna|need|would|like|to|buy|get|find|show|search|do|have|got|can|could|is|are|it|"
-    r"one|ones|that|this|with|and|or|of|in|on|at|cheap|cheaper|good|best|new|only|just|"
-    r"something|anything|stock|price|prices|priced|dollars?|bucks|usd|hi|hello|hey|thanks?|"
-    r"what|which|there)\b",
+    r"\b(i|im|me|my|we|us|our|you|your|a|an|the|some|any|all|please|pls|looking|look|for|want|"
+    r"wanna|need|would|like|to|buy|get|find|show|search|sell|offer|do|does|did|have|has|had|"
+    r"got|can|could|will|is|are|was|were|am|be|it|its|they|them|one|that|this|with|and|or|of|"
+    r"in|on|at|from|by|about|than|so|also|cheap|good|best|new|something|anything|stock|price|"
+    r"prices|priced|dollars?|bucks|usd|euros?|hi|hello|hey|thanks?|what|which|where|when|how|"
+    r"much|many|there|here|tell|know|let|more|less|compare|comparison|vs|versus|difference|"
+    r"between|better|sort|sorted)\b",
     re.I,
 )
 
@@ -184,10 +256,21 @@ _PRODUCT_INTENTS = {
     IntentName.PRODUCT_QUESTION,
     IntentName.COMPARE,
 }
+Span = tuple[int, int]
 
 
 def _amount(text: str) -> Decimal:
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", text):
+        return Decimal(text.replace(",", ""))
     return Decimal(text.replace(",", "."))
+
+
+def _cut(text: str, spans: Iterable[Span]) -> str:
+    """`text` with the (possibly overlapping) spans blanked out."""
+    keep = [True] * len(text)
+    for start, end in spans:
+        keep[start:end] = [False] * (end - start)
+    return "".join(c if k else " " for c, k in zip(text, keep, strict=True))
 
 
 class MessageParser:
@@ -207,30 +290,44 @@ class MessageParser:
         self.brand_names = {name for name, _ in self._brands}
 
     def parse(self, text: str) -> Intent:
-        """The deterministic reading of `text` (intent by keyword rules, slots by pattern)."""
+        """The deterministic reading of `text` (intent by keyword rules, slots by pattern).
+
+        The query keeps the product words only: prices, brands, attribute values, sort and
+        reference phrases and filler are taken out.
+        """
         work = " ".join(text.split())
         lo, hi, spans = self._prices(work)
         order = _ORDER.search(work)
         order_id = order.group(1).upper() if order else None
         if order:
             spans.append(order.span())
-        refs = self._refs(work)
-        brands = [name for name, pat in self._brands if pat.search(work)]
-        brands = [b for b in brands if not any(b != o and b.lower() in o.lower() for o in brands)]
-        attributes = self._attributes(work)
+        refs, ref_spans = self._refs(work)
+        brands, brand_spans = self._brands_in(work)
+        attributes, attribute_spans = self._attributes(work)
         category = next(
             (c for c in self._categories if re.search(rf"\b{re.escape(c)}s?\b", work, re.I)), None
         )
-        intent = self._intent(work, refs, order_id, bool(lo or hi or brands or attributes))
         sort: SortOrder | None = None
-        if _SORT_ASC.search(work):
-            sort = "price_asc"
-        elif _SORT_DESC.search(work):
-            sort = "price_desc"
-        wants_products = intent in _PRODUCT_INTENTS
+        desc = _SORT_DESC.search(work)
+        by_price = desc or _SORT_ASC.search(work)
+        if by_price:
+            sort = "price_desc" if desc else "price_asc"
+            spans.append(by_price.span())
+        content = self._content(_cut(work, spans + ref_spans + brand_spans + attribute_spans))
+        constrained = lo is not None or hi is not None or bool(attributes or sort)
+        intent = self._intent(work, refs, order_id, content, constrained, bool(brands))
+        if intent in _ORDER_INTENTS and order_id is None:
+            number = _ORDER_NUMBER.search(_cut(work, spans))
+            order_id = number.group(1).upper() if number else None
+        pointed = bool(refs) or bool(_POINTER.search(work))
+        wants_products = intent in _PRODUCT_INTENTS and not (
+            pointed and intent in (IntentName.PRODUCT_QUESTION, IntentName.COMPARE)
+        )
         return Intent(
             intent=intent,
-            query=self._query(work, spans, brands) if wants_products else "",
+            query=" ".join(w for w in content if not _REFINE_CUE.fullmatch(w))
+            if wants_products
+            else "",
             category=category,
             brands=brands,
             price_min=lo,
@@ -241,9 +338,9 @@ class MessageParser:
             order_id=order_id,
         )
 
-    def _prices(self, text: str) -> tuple[Decimal | None, Decimal | None, list[tuple[int, int]]]:
+    def _prices(self, text: str) -> tuple[Decimal | None, Decimal | None, list[Span]]:
         lo = hi = None
-        spans: list[tuple[int, int]] = []
+        spans: list[Span] = []
         m = _BETWEEN.search(text) or _RANGE.search(text)
         if m:
             a, b = _amount(m.group(1)), _amount(m.group(2))
@@ -271,53 +368,111 @@ class MessageParser:
                 spans.append(bare.span())
         return lo, hi, spans
 
-    @staticmethod
-    def _refs(text: str) -> list[int]:
-        refs = [_ORDINALS[m.group(1).lower()] for m in _ORDINAL.finditer(text)]
-        refs += [int(m.group(1)) for m in _NUMBERED.finditer(text) if not _ORDER.search(text)]
-        return list(dict.fromkeys(refs))
+    def _brands_in(self, text: str) -> tuple[list[str], list[Span]]:
+        found: dict[str, Span] = {}
+        for name, pattern in self._brands:
+            for m in pattern.finditer(text):
+                # "1/3 hp", "6.5 hp": a lower-case word after a number is a unit, not a brand.
+                if m.group(0) != name and _NUMBER_BEFORE.search(text[: m.start()]):
+                    continue
+                found.setdefault(name, m.span())
+        names = [b for b in found if not any(b != o and b.lower() in o.lower() for o in found)]
+        return names, [found[b] for b in names]
 
     @staticmethod
-    def _attributes(text: str) -> dict[str, str]:
+    def _refs(text: str) -> tuple[list[int], list[Span]]:
+        matches = list(_ORDINAL.finditer(text))
+
+        def certain(m: re.Match[str]) -> bool:
+            return (
+                m.group(1).lower() not in _AMBIGUOUS_ORDINALS
+                or m.group(0) != m.group(1)
+                or bool(_DETERMINER_BEFORE.search(text[: m.start()]))
+                or text.strip(" ?!.").lower() == m.group(1).lower()
+            )
+
+        kept = {i for i, m in enumerate(matches) if certain(m)}
+        for i in range(len(matches) - 1):
+            between = text[matches[i].end() : matches[i + 1].start()]
+            if _ORDINAL_JOIN.fullmatch(between) and (i in kept or i + 1 in kept):
+                kept |= {i, i + 1}
+        found: list[tuple[Span, int]] = [
+            (m.span(), _ORDINALS[m.group(1).lower()]) for i, m in enumerate(matches) if i in kept
+        ]
+        for m in _FIRST_N.finditer(text):
+            n = _SMALL_NUMBERS.get(m.group(1).lower()) or int(m.group(1))
+            found += [(m.span(), k) for k in range(1, n + 1)]
+        if not _ORDER.search(text):
+            found += [(m.span(), int(m.group(1))) for m in _NUMBERED.finditer(text)]
+        found.sort(key=lambda f: f[0])
+        return list(dict.fromkeys(value for _, value in found)), [span for span, _ in found]
+
+    @staticmethod
+    def _attributes(text: str) -> tuple[dict[str, str], list[Span]]:
         out: dict[str, str] = {}
+        spans: list[Span] = []
         colour = _COLOUR.search(text)
         if colour:
             out["colour"] = colour.group(1).lower().replace("gray", "grey")
+            spans.append(colour.span())
         cap = _CAPACITY.search(text)
         if cap:
             out["capacity"] = f"{cap.group(1)} {cap.group(2).upper()}"
+            spans.append(cap.span())
         screen = _SCREEN.search(text)
-        if screen:
+        if screen and _SCREEN_THING.search(text):
             out["screen_size"] = f"{screen.group(1)} inch"
-        return out
+            spans.append(screen.span())
+        return out, spans
 
     @staticmethod
-    def _intent(text: str, refs: list[int], order_id: str | None, has_filters: bool) -> IntentName:
+    def _content(text: str) -> list[str]:
+        """The words left once filler is gone (slot values and references already cut out)."""
+        text = re.sub(r"[^\w\s'.-]", " ", _CONTRACTION.sub("", text))
+        text = _REFINE_CUE.sub(lambda m: "_".join(m.group(0).split()), text)  # one word each
+        text = _FILLER.sub(" ", text)
+        return [w.strip(".'-").replace("_", " ") for w in text.split() if w.strip(".'-")]
+
+    @staticmethod
+    def _intent(
+        text: str,
+        refs: list[int],
+        order_id: str | None,
+        content: list[str],
+        constrained: bool,
+        has_brands: bool,
+    ) -> IntentName:
         if not text.strip():
             return IntentName.OTHER
         if _GREETING.match(text):
             return IntentName.GREETING
+        if _CLOSING.match(text):
+            return IntentName.OTHER
         for name, pattern in _INTENT_RULES:
             if pattern.search(text):
+                # "does the 2nd one have a warranty?" asks about a product, not the policy.
+                if name is IntentName.POLICY_QUESTION and refs:
+                    return IntentName.PRODUCT_QUESTION
                 return name
+        if refs and _TAKE.search(text):
+            return IntentName.ADD_TO_CART
         if order_id:
             return IntentName.ORDER_STATUS
-        if refs and (_QUESTION.search(text) or text.rstrip().endswith("?")):
+        question = bool(_QUESTION.search(text)) or text.rstrip().endswith("?")
+        if refs and question:
             return IntentName.PRODUCT_QUESTION
-        if _REFINE.match(text):
+        if _REFINE.search(text):
             return IntentName.REFINE
-        if refs:
+        if refs or (question and _POINTER.search(text)):
             return IntentName.PRODUCT_QUESTION
-        content = _FILLER.sub(" ", re.sub(r"[^\w\s'-]", " ", text))
-        if re.search(r"[a-z]{2,}", content, re.I) or has_filters:
-            return IntentName.SEARCH
-        return IntentName.OTHER
-
-    @staticmethod
-    def _query(text: str, spans: list[tuple[int, int]], brands: list[str]) -> str:
-        for start, end in sorted(spans, reverse=True):
-            text = text[:start] + " " + text[end:]
-        text = _ORDINAL.sub(" ", text)
-        text = re.sub(r"[^\w\s'.-]", " ", text)
-        text = _FILLER.sub(" ", text)
-        return " ".join(w.strip(".'-") for w in text.split() if w.strip(".'-"))
+        words = [w for w in content if not _REFINE_CUE.fullmatch(w)]
+        cued = len(words) < len(content)
+        if not words:
+            # Only constraints: a price, colour or order changes the results shown; a bare
+            # brand ("anything from Dell?") may as well start a new search.
+            if cued or constrained:
+                return IntentName.REFINE
+            return IntentName.SEARCH if has_brands else IntentName.OTHER
+        if _ANAPHORA.search(text):
+            return IntentName.REFINE
+        return IntentName.SEARCH

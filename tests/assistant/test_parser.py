@@ -99,3 +99,93 @@ def test_intent_schema_validates() -> None:
         Intent(price_max=D("-1"))
     with pytest.raises(ValidationError):
         Intent.model_validate({"intent": "search", "colour": "red"})
+
+
+@pytest.mark.parametrize(
+    ("text", "lo", "hi"),
+    [
+        ("TVs over $1,000", D("1000"), None),  # a thousands separator, not 1.00
+        ("under $1,299.99", None, D("1299.99")),
+        ("less than 19,99 euros", None, D("19.99")),
+        ("earphones ~$20", D("16.00"), D("24.00")),
+        ("what about 1TB?", None, None),  # a capacity, not "about 1"
+        ("100 watt bulb under 20", None, D("20")),
+        ("under 30 in black", None, D("30")),
+    ],
+)
+def test_prices_are_not_units(text: str, lo: Decimal | None, hi: Decimal | None) -> None:
+    got = PARSER.parse(text)
+    assert (got.price_min, got.price_max) == (lo, hi)
+
+
+def test_query_leaves_out_brands_attributes_and_sort_words() -> None:
+    assert PARSER.parse("Logitech wireless mouse under 40").query == "wireless mouse"
+    assert PARSER.parse("cheapest 64GB usb stick in black").query == "usb stick"
+    assert PARSER.parse("I'm looking for a 15.6 inch laptop bag").query == "laptop bag"
+    assert PARSER.parse("anything from HP?").query == ""
+    assert PARSER.parse("is the 2nd one waterproof?").query == ""  # asks about a shown product
+
+
+def test_screen_sizes_belong_to_screens() -> None:
+    assert PARSER.parse("36 inch vent hood").attributes == {}
+    assert PARSER.parse("36 inch vent hood").query == "36 inch vent hood"
+    assert PARSER.parse("a 55 inch tv").attributes == {"screen_size": "55 inch"}
+    assert PARSER.parse("do you have 2 in stock").attributes == {}
+
+
+def test_a_lower_case_brand_after_a_number_is_a_unit() -> None:
+    assert PARSER.parse("1/3 hp sump pump").brands == []
+    assert PARSER.parse("2 HP toner cartridges").brands == ["HP"]
+
+
+@pytest.mark.parametrize(
+    ("text", "refs", "sort"),
+    [
+        ("cheapest first please", [], "price_asc"),
+        ("sort by price, highest first", [], "price_desc"),
+        ("batteries that last a long time", [], None),
+        ("compare the first two", [1, 2], None),
+        ("which is better, the second or the last?", [2, -1], None),
+        ("compare first and third", [1, 3], None),
+        ("that last one", [-1], None),
+    ],
+)
+def test_first_and_last_point_at_products_only_when_used_so(
+    text: str, refs: list[int], sort: str | None
+) -> None:
+    got = PARSER.parse(text)
+    assert (got.refs, got.sort) == (refs, sort)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("between 50 and 80", "refine"),
+        ("something from HP instead", "refine"),
+        ("do you have these in red?", "refine"),
+        ("any bluetooth ones?", "refine"),
+        ("15.6 inch screens only", "refine"),
+        ("anything from Sony?", "search"),
+        ("8 foot track lighting", "search"),
+        ("where can I buy the iphone 11?", "search"),
+        ("a usb hub for an agent's laptop", "search"),
+        ("I want to buy number 2", "add_to_cart"),
+        ("is the Sony one wireless?", "product_question"),
+        ("does the 3rd one have a warranty?", "product_question"),
+        ("how long does shipping take?", "policy_question"),
+        ("how many days do I have to return something?", "policy_question"),
+        ("is there a person I can chat with?", "handoff"),
+        ("I ordered a tablet last week, where is it?", "order_status"),
+        ("stop my order 7781 before it ships", "cancel_order"),
+        ("hello, how are you?", "greeting"),
+        ("thanks!", "other"),
+    ],
+)
+def test_more_intent_rules(text: str, intent: str) -> None:
+    assert PARSER.parse(text).intent == IntentName(intent)
+
+
+def test_an_order_number_without_the_word_order() -> None:
+    assert PARSER.parse("cancel 90210 please").order_id == "90210"
+    assert PARSER.parse("order status for 558812").order_id == "558812"
+    assert PARSER.parse("usb hub 1234").order_id is None  # not about an order

@@ -1,0 +1,166 @@
+"""Intent extraction on the labelled set: the parser alone, the model alone, and merged.
+
+Reads `tests/data/intent_set.jsonl` (messages written from real queries: Home Depot search terms
+and the Icecat judgment queries, plus refinements, references and service requests, labelled by
+hand). The parser gets the demo catalog's brands, as the assistant does. The model is SmolLM2
+under the real vLLM server (started here, under $SHOPASSIST_HOME or a temporary folder, unless
+`--llm-url` names a running one); "model" is `IntentExtractor.propose` (a failed proposal counts
+as intent "other" with no slots), "merged" is `IntentExtractor.extract`. Requests are
+deterministic (temperature 0) and memoised, so `extract` reuses the proposal it would ask for.
+
+Reported for each: intent accuracy, micro slot-level precision/recall/F1 over (slot, value)
+pairs with the intent excluded, query-token P/R/F1, per-slot and per-intent figures (the
+scoring rules are in `assistant/evaluation.py`).
+
+    python bench/intents.py [--no-model | --llm-url URL] [--limit N] [--errors FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from common import ROOT, emit, percentile
+
+from assistant.chat_model import ChatModel, Message, OpenAIChatModel, Reply
+from assistant.errors import ModelError
+from assistant.evaluation import read_intent_set, score, slot_pairs
+from assistant.extract import IntentExtractor
+from assistant.intent import Intent
+from assistant.parser import MessageParser
+from retrieval.icecat import load_demo
+
+DEFAULT_SET = ROOT / "tests" / "data" / "intent_set.jsonl"
+SERVED_NAME = "shopassist-llm"
+
+
+class MemoModel(ChatModel):
+    """Answers a repeated request from memory (requests are deterministic at temperature 0)."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner, self.name = inner, inner.name
+        self._memo: dict[tuple[Any, ...], Reply] = {}
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        json_schema: dict[str, Any] | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        timeout: float | None = None,
+    ) -> Reply:
+        key = (tuple(messages), json.dumps(json_schema, sort_keys=True), max_tokens, temperature)
+        if key not in self._memo:
+            self._memo[key] = self.inner.complete(
+                messages, json_schema, max_tokens, temperature, timeout
+            )
+        return self._memo[key]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_model(
+    extractor: IntentExtractor, texts: list[str]
+) -> tuple[list[Intent], list[Intent], int, list[float]]:
+    proposed, merged, failures, seconds = [], [], 0, []
+    for text in texts:
+        t0 = time.perf_counter()
+        try:
+            proposed.append(extractor.propose(text))
+        except ModelError:
+            failures += 1
+            proposed.append(Intent())
+        seconds.append(time.perf_counter() - t0)
+        merged.append(extractor.extract(text).intent)
+    return proposed, merged, failures, seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--set", type=Path, default=DEFAULT_SET)
+    ap.add_argument("--llm-url", help="a running OpenAI-compatible server (else one is started)")
+    ap.add_argument("--no-model", action="store_true", help="score the parser only")
+    ap.add_argument("--limit", type=int, help="score the first N messages only")
+    ap.add_argument("--errors", type=Path, help="write the misread messages here (JSON lines)")
+    args = ap.parse_args()
+
+    items = read_intent_set(args.set)[: args.limit]
+    texts, gold = [i.message for i in items], [i.intent for i in items]
+    parser = MessageParser(sorted({p.brand for p in load_demo()}))
+    predictions: dict[str, list[Intent]] = {"parser": [parser.parse(t) for t in texts]}
+    report: dict[str, Any] = {
+        "bench": "intents",
+        "messages": len(items),
+        "sources": dict(Counter(i.source for i in items)),
+    }
+
+    if not args.no_model:
+        from ui import llm_server
+
+        proc: subprocess.Popen[bytes] | None = None
+        with tempfile.TemporaryDirectory() as tmp:
+            url = args.llm_url
+            if url is None:
+                home = Path(os.environ.get("SHOPASSIST_HOME", tmp))
+                home.mkdir(parents=True, exist_ok=True)
+                port = free_port()
+                t0 = time.perf_counter()
+                proc = llm_server.start(home, ROOT, port)
+                report["server_start_s"] = round(time.perf_counter() - t0, 1)
+                url = f"http://127.0.0.1:{port}"
+            try:
+                model = MemoModel(OpenAIChatModel(url, SERVED_NAME, timeout=60))
+                t0 = time.perf_counter()
+                proposed, merged, failures, seconds = run_model(
+                    IntentExtractor(parser, model), texts
+                )
+                report["model_s"] = round(time.perf_counter() - t0, 1)
+            finally:
+                if proc is not None:
+                    llm_server.stop(proc)
+        predictions["model"], predictions["merged"] = proposed, merged
+        report["model_failures"] = failures
+        report["propose_ms_p50"] = round(percentile(seconds, 50) * 1000, 1)
+        report["propose_ms_p95"] = round(percentile(seconds, 95) * 1000, 1)
+
+    for name, predicted in predictions.items():
+        report[name] = score(gold, predicted).as_dict()
+    if args.errors:
+        write_errors(args.errors, texts, gold, predictions)
+    emit(report)
+
+
+def write_errors(
+    path: Path, texts: list[str], gold: list[Intent], predictions: dict[str, list[Intent]]
+) -> None:
+    def brief(intent: Intent) -> dict[str, Any]:
+        return {
+            "intent": intent.intent.value,
+            **intent.model_dump(mode="json", exclude_defaults=True),
+        }
+
+    def same(a: Intent, b: Intent) -> bool:
+        return a.intent == b.intent and slot_pairs(a) == slot_pairs(b)
+
+    with path.open("w", encoding="utf-8") as fh:
+        for i, text in enumerate(texts):
+            wrong = {k: brief(v[i]) for k, v in predictions.items() if not same(v[i], gold[i])}
+            if wrong:
+                fh.write(json.dumps({"message": text, "gold": brief(gold[i]), **wrong}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
