@@ -106,3 +106,29 @@ def test_schema_is_sent_for_constrained_decoding() -> None:
 
     IntentExtractor(PARSER, FunctionChatModel(capture)).extract("hello")
     assert seen[0] is not None and "intent" in seen[0]["properties"]
+
+
+def test_slots_the_model_copies_from_its_examples_stay_the_parsers() -> None:
+    model = model_saying(
+        {
+            "intent": "search",
+            "query": "monitors",
+            "sort": "price_desc",
+            "order_id": "250",
+            "price_max": 150,
+            "category": "monitors",
+            "attributes": {"category": "monitors", "colour": "black"},
+        }
+    )
+    got = IntentExtractor(PARSER, model).extract("monitors from $150 to $250")
+    assert got.intent.sort is None and got.intent.order_id is None
+    assert (got.intent.price_min, got.intent.price_max) == (Decimal("150"), Decimal("250"))
+    assert got.intent.category is None and got.intent.attributes == {}
+
+
+def test_a_plain_question_stays_a_search_and_other_becomes_a_search_only_for_text_words() -> None:
+    question = model_saying({"intent": "product_question", "query": "books"})
+    got = IntentExtractor(PARSER, question).extract("do you sell books?")
+    assert got.intent.intent is IntentName.SEARCH and got.intent.query == "books"
+    invent = model_saying({"intent": "search", "query": "laptop"})
+    assert IntentExtractor(PARSER, invent).extract("?!").intent.intent is IntentName.OTHER
