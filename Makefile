@@ -9,7 +9,7 @@ LLM_STAMP := $(LLM_VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install llm-install run test lint typecheck unit bench clean
+.PHONY: install llm-install run test lint typecheck unit bench bench-llm clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -35,9 +35,10 @@ $(LLM_STAMP):
 
 llm-install: $(LLM_STAMP)
 
-run: install
+# Until the web UI lands: the demo catalog, the model server and the chat in this terminal.
+run: install llm-install
 	$(BIN)/shopassist catalog ingest --demo
-	$(BIN)/shopassist search
+	$(BIN)/shopassist chat --serve-model
 
 lint: install
 	$(BIN)/ruff check .
@@ -58,6 +59,11 @@ bench: install
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/embedders.py
 	$(BIN)/python bench/rerank.py
+
+# Against the real model server (started by each script): a few minutes each on 2 cores.
+bench-llm: install llm-install
+	$(BIN)/python bench/intents.py
+	$(BIN)/python bench/turn_latency.py
 
 clean:
 	rm -rf $(VENV) $(LLM_VENV) .shopassist .shopassist-test .pytest_cache .mypy_cache .ruff_cache

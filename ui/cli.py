@@ -351,45 +351,81 @@ def chat(
         str | None, typer.Option(help="Continue this conversation (default: a new one).")
     ] = None,
     customer: Annotated[str | None, typer.Option(help="The signed-in customer, e.g. C001.")] = None,
+    serve_model: Annotated[
+        bool,
+        typer.Option(
+            "--serve-model",
+            help="Start the local model server for this session unless one already answers.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Talk to the assistant. With --once, one message; the same --session continues it."""
+    """Talk to the assistant. With --once, one message; the same --session continues it.
+
+    Replies are correct without a model server (template replies, reported on stderr)."""
     import uuid
 
-    from assistant.reply import Status, TextDelta, TurnDone
+    from ui import llm_server
     from ui.compose import build_assistant
 
     settings = _settings()
     session_id = session or uuid.uuid4().hex[:12]
+    proc = None
     with _errors():
-        assistant = build_assistant(settings)
-        if once is not None:
-            result = assistant.respond(session_id, once, customer)
-            if as_json:
-                _emit(result.as_dict())
-            else:
-                _print_turn(result)
-            return
-        typer.echo(
-            f"Session {session_id} ({assistant.index.count()} products, model at "
-            f"{settings.model_url}). Type a message; an empty line or Ctrl-D quits."
-        )
-        while True:
-            try:
-                line = input("you> ").strip()
-            except EOFError:
-                break
-            if not line or line in {"quit", "exit"}:
-                break
-            for event in assistant.stream(session_id, line, customer):
-                if isinstance(event, Status):
-                    typer.echo(f"  [{event.text}]", err=True)
-                elif isinstance(event, TextDelta):
-                    typer.echo(event.text, nl=False)
-                elif isinstance(event, TurnDone):
-                    typer.echo("")
-                    if as_json:
-                        _emit(event.result.as_dict())
+        if serve_model and not llm_server.answers(settings.model_url):
+            typer.echo("starting the model server (the first start converts the model)...")
+            settings.home.mkdir(parents=True, exist_ok=True)
+            proc = llm_server.start(
+                settings.home,
+                Path(__file__).resolve().parents[1],
+                settings.llm_port,
+                settings.llm_model,
+                served_name=settings.llm_served_name,
+            )
+        try:
+            _chat(build_assistant(settings), settings, session_id, once, customer, as_json)
+        finally:
+            if proc is not None:
+                llm_server.stop(proc)
+
+
+def _chat(
+    assistant: Any,
+    settings: Settings,
+    session_id: str,
+    once: str | None,
+    customer: str | None,
+    as_json: bool,
+) -> None:
+    from assistant.reply import Status, TextDelta, TurnDone
+
+    if once is not None:
+        result = assistant.respond(session_id, once, customer)
+        if as_json:
+            _emit(result.as_dict())
+        else:
+            _print_turn(result)
+        return
+    typer.echo(
+        f"Session {session_id} ({assistant.index.count()} products, model at "
+        f"{settings.model_url}). Type a message; an empty line or Ctrl-D quits."
+    )
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            break
+        if not line or line in {"quit", "exit"}:
+            break
+        for event in assistant.stream(session_id, line, customer):
+            if isinstance(event, Status):
+                typer.echo(f"  [{event.text}]", err=True)
+            elif isinstance(event, TextDelta):
+                typer.echo(event.text, nl=False)
+            elif isinstance(event, TurnDone):
+                typer.echo("")
+                if as_json:
+                    _emit(event.result.as_dict())
 
 
 # ---- eval ----------------------------------------------------------------------------------------

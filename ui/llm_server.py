@@ -97,6 +97,16 @@ def server_command(
     return cmd
 
 
+def answers(url: str) -> bool:
+    """Whether an OpenAI-compatible server answers `url/v1/models` now."""
+    root = url.rstrip("/").removesuffix("/v1")
+    try:
+        with urllib.request.urlopen(f"{root}/v1/models", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 240) -> None:
     """Wait until `url/v1/models` answers.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -130,3 +131,26 @@ def test_killing_the_server_mid_conversation_gives_a_correct_template_reply(
     assert got.intent.brands == ["Sony"]
     with pytest.raises(ModelUnavailable):
         OpenAIChatModel(url, "shopassist-llm", retries=0).complete([Message("user", "hi")])
+
+
+@pytest.mark.model
+def test_chat_serve_model_starts_and_stops_the_server(
+    demo_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    cached = Path(os.environ.get("SHOPASSIST_TEST_LLM_HOME", "")) / llm_server.DEFAULT_MODEL_DIR
+    if cached.exists():
+        monkeypatch.setenv("SHOPASSIST_LLM_MODEL", str(cached))
+    port = free_port()
+    monkeypatch.setenv("SHOPASSIST_HOME", str(demo_home))
+    monkeypatch.setenv("SHOPASSIST_LLM_PORT", str(port))
+    monkeypatch.setenv("SHOPASSIST_LLM_TURN_BUDGET", "120")
+    monkeypatch.delenv("SHOPASSIST_LLM_URL", raising=False)
+    res = CliRunner().invoke(app, ["chat", "--serve-model", "--once", "toner cartridge", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["source"] == "merged" and out["fault"] is None and out["products"]
+    assert not llm_server.answers(f"http://127.0.0.1:{port}")
