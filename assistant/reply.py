@@ -182,6 +182,7 @@ class TurnResult:
         fault: What went wrong with the model, if anything.
         violations: Why the model's sentence was rejected, if it was.
         seconds: Wall time of the turn.
+        timings: Seconds spent extracting, running tools and writing the sentence.
     """
 
     session_id: str
@@ -200,6 +201,7 @@ class TurnResult:
     fault: str | None = None
     violations: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The turn as JSON data; `products` holds the ids, `cards` the full cards."""
@@ -224,6 +226,7 @@ class TurnResult:
             "fault": self.fault,
             "violations": self.violations,
             "seconds": round(self.seconds, 3),
+            "timings": self.timings,
         }
 
 

@@ -227,6 +227,7 @@ class Assistant:
             AssistantError: The session belongs to another customer.
         """
         started = time.perf_counter()
+        timings: dict[str, float] = {}
         deadline = None if self.budget is None else time.monotonic() + self.budget
         state = self.store.load(session_id, customer_id)
         if customer_id and state.customer_id not in (None, customer_id):
@@ -243,9 +244,11 @@ class Assistant:
         else:
             yield Status("understand", "Understanding your message")
             extraction = self.extractor.extract(message, deadline)
+            timings["extract"] = time.perf_counter() - started
             intent, source, fault = extraction.intent, extraction.source, extraction.fault
             intent = self._resolve(intent, state, message)
             draft = yield from self._dispatch(intent, state, message)
+            timings["tools"] = time.perf_counter() - started - timings["extract"]
 
         evidence = Evidence(
             draft.evidence, draft.passages, message, self.extractor.parser.brand_names
@@ -255,6 +258,7 @@ class Assistant:
         writes = draft.model_may_write and self.writer is not None
         if writes:
             yield Status("write", "Writing the reply")
+            began = time.perf_counter()
             try:
                 sentence = self._sentence(message, draft, deadline)
             except ModelError as exc:
@@ -267,6 +271,7 @@ class Assistant:
                 if violations:
                     log.info("model sentence rejected %r: %s", sentence, violations)
                     sentence = None
+            timings["write"] = time.perf_counter() - began
         reply = draft.text(sentence)
         final = check(reply, evidence)
         if not final.grounded:  # a template bug: still shown, but never hidden
@@ -296,6 +301,7 @@ class Assistant:
             state.subject = draft.subject
         state.turns += 1
         result.seconds = time.perf_counter() - started
+        result.timings = {k: round(v, 3) for k, v in timings.items()}
         self.store.save(
             state,
             [

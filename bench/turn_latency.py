@@ -126,6 +126,7 @@ def main() -> None:
         bot = build_assistant(Settings(home=home, llm_url=url))
         bot.respond("warm-up", "warm up the caches")
         seconds: list[float] = []
+        stages: dict[str, list[float]] = {"extract": [], "tools": [], "write": []}
         fallback = grounded = 0
         for conversation in CONVERSATIONS:
             session = uuid.uuid4().hex
@@ -134,6 +135,8 @@ def main() -> None:
                 result = bot.respond(session, message)
                 seconds.append(time.perf_counter() - started)
                 fallback += result.fallback
+                for stage, took in result.timings.items():
+                    stages[stage].append(took)
                 grounded += result.grounded
     finally:
         if proc is not None:
@@ -147,6 +150,8 @@ def main() -> None:
             "p95_s": round(percentile(seconds, 95), 3),
             "max_s": round(max(seconds), 3),
             "target_p95_s": 3.0,
+            "stage_p50_s": {k: round(percentile(v, 50), 3) for k, v in stages.items() if v},
+            "stage_p95_s": {k: round(percentile(v, 95), 3) for k, v in stages.items() if v},
             "grounded_turns": grounded,
             "fallback_turns": fallback,
             "cpus": os.cpu_count(),

@@ -101,6 +101,7 @@ def test_model_down_gives_a_correct_template_reply(tmp_path: Path) -> None:
 def test_no_model_at_all_is_a_template_turn(tmp_path: Path) -> None:
     r = make(tmp_path, None).respond("s", "keyboard")
     assert r.fallback and r.fault is None and [c.id for c in r.products][:1] == ["k1"]
+    assert set(r.timings) == {"extract", "tools"}  # no writer: no "write" stage
 
 
 def test_references_resolve_against_what_was_shown(tmp_path: Path) -> None:
