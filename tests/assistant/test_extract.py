@@ -38,7 +38,7 @@ def test_model_cannot_replace_numbers_or_brands_read_from_the_text() -> None:
             "order_id": "999",
         }
     )
-    got = IntentExtractor(PARSER, model).extract("Sony speaker under $50")
+    got = IntentExtractor(PARSER, model).extract("is the Sony speaker under $50 waterproof?")
     assert got.source == "merged"
     assert got.intent.price_max == Decimal("50")  # the parser's number stands
     assert got.intent.brands == ["Sony"]  # Bose and JBL are not in the text
@@ -82,7 +82,7 @@ def test_bounded_reask_then_parser_fallback() -> None:
         calls.append(messages)
         return '{"intent": "shopping"}'
 
-    got = IntentExtractor(PARSER, FunctionChatModel(bad), attempts=3).extract("sony speaker")
+    got = IntentExtractor(PARSER, FunctionChatModel(bad), attempts=3).extract("sony")
     assert len(calls) == 3 and "not valid" in calls[-1][-1].content
     assert got.source == "parser" and "after 3 attempts" in (got.fault or "")
     assert got.intent.intent is IntentName.SEARCH and got.intent.brands == ["Sony"]
@@ -104,8 +104,25 @@ def test_schema_is_sent_for_constrained_decoding() -> None:
         seen.append(schema)
         return '{"intent": "greeting"}'
 
-    IntentExtractor(PARSER, FunctionChatModel(capture)).extract("hello")
+    IntentExtractor(PARSER, FunctionChatModel(capture)).extract("?!")
     assert seen[0] is not None and "intent" in seen[0]["properties"]
+
+
+def test_the_model_is_asked_only_where_its_answer_could_count() -> None:
+    asked: list[str] = []
+
+    def record(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        asked.append(messages[-1].content)
+        return '{"intent": "search", "query": "speaker"}'
+
+    extractor = IntentExtractor(PARSER, FunctionChatModel(record))
+    for text in ("Sony speaker under $50", "under $50", "where is my order 1043?", "hello"):
+        got = extractor.extract(text)
+        assert got.source == "parser" and got.fault is None
+    assert asked == []
+    for text in ("sony", "is that sony waterproof?", "?!"):
+        extractor.extract(text)
+    assert asked == ["sony", "is that sony waterproof?", "?!"]
 
 
 def test_slots_the_model_copies_from_its_examples_stay_the_parsers() -> None:

@@ -74,7 +74,7 @@ def assert_true_to_catalog(result: TurnResult, bot: Assistant) -> None:
 def test_a_multi_turn_product_conversation(llm_url: str, demo_home: Path) -> None:
     bot = assistant_for(demo_home, llm_url)
     first = bot.respond("c1", "I need a wireless mouse under $30")
-    assert first.source == "merged", first.fault
+    assert first.fault is None
     assert first.intent.intent is IntentName.SEARCH and first.tools_called == ["search_products"]
     assert first.products and all(c.price <= 30 for c in first.products)
     assert sum("mouse" in c.title.lower() for c in first.products) >= len(first.products) - 1
@@ -114,16 +114,23 @@ def test_killing_the_server_mid_conversation_gives_a_correct_template_reply(
     try:
         bot = assistant_for(demo_home, url)
         first = bot.respond("k", "toner cartridge under $40")
-        assert first.source == "merged" and first.fault is None and first.products
+        assert first.fault is None and first.products
+        assert bot.respond("k", "?!").source == "merged"  # the model answers
         assert_true_to_catalog(first, bot)
     finally:
         llm_server.stop(proc)
+    cheaper = bot.respond("k", "something cheaper")
+    assert cheaper.fallback and cheaper.fault and "unavailable" in cheaper.fault
+    low = min(c.price for c in first.products)
+    assert cheaper.products and all(c.price < low for c in cheaper.products)
+    assert_true_to_catalog(cheaper, bot)
     after = bot.respond("k", "is the first one in stock?")
-    assert after.fallback and after.fault and after.source == "parser"
-    assert [c.id for c in after.products] == [first.products[0].id]
-    product = bot.index.get(first.products[0].id)
+    assert [c.id for c in after.products] == [cheaper.products[0].id]
+    product = bot.index.get(cheaper.products[0].id)
     assert ("out of stock" if product.stock == 0 else "stock") in after.reply
     assert_true_to_catalog(after, bot)
+    asked = bot.respond("k", "sony")  # a turn that needs the model's intent: the parser's
+    assert asked.source == "parser" and asked.fault and asked.fallback
 
     extractor = IntentExtractor(MessageParser(["Sony"]), OpenAIChatModel(url, "shopassist-llm"))
     got = extractor.extract("sony speaker under $30")
@@ -152,5 +159,5 @@ def test_chat_serve_model_starts_and_stops_the_server(
     res = CliRunner().invoke(app, ["chat", "--serve-model", "--once", "toner cartridge", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    assert out["source"] == "merged" and out["fault"] is None and out["products"]
+    assert out["fault"] is None and out["products"]
     assert not llm_server.answers(f"http://127.0.0.1:{port}")
