@@ -1,9 +1,9 @@
 """The grounding checker: model-written text may state only what the turn's tool results say.
 
 A reply sentence is rejected when it states a price, a number (id, stock count, days), a brand,
-a stock claim or a policy term that is not in the evidence: the products and passages the tools
-returned this turn, plus the customer's own message (repeating "under $50" back is fine). The
-assistant then shows its template reply instead. The checker errs on the side of rejecting: a
+a product name or model code ("XB13", "MX1000"), a stock claim or a policy term that is not in
+the evidence: the products and passages the tools returned this turn, plus the customer's own
+message (repeating "under $50" back is fine). The assistant then shows its template instead. The checker errs on the side of rejecting: a
 false rejection costs some fluency, a false acceptance could tell a customer something untrue.
 """
 
@@ -36,6 +36,10 @@ _POLICY = re.compile(
     r"\b(free (?:shipping|returns?|delivery)|money[- ]back|no questions asked|lifetime|"
     r"price match|restocking fee|warranty|guarantee[ds]?)\b",
     re.I,
+)
+# A model name or code: a word mixing letters and digits ("SRS-XB13", "MX1000", "364XL").
+_MODEL_CODE = re.compile(
+    r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]*[A-Za-z0-9](?![\w-])"
 )
 SMALL_COUNT = 10  # "2 options", "the 3rd one": small counts need no evidence
 
@@ -108,6 +112,9 @@ def check(text: str, evidence: Evidence) -> GroundingResult:
         result.violations.append(f"number {value!r} is not in the tool results")
 
     lowered = source_text.lower()
+    for m in _MODEL_CODE.finditer(text):
+        if m[0].lower() not in lowered:
+            result.violations.append(f"product name {m[0]!r} is not in the tool results")
     shown_brands = {p.brand.lower() for p in evidence.products}
     for brand in evidence.brands:
         if not brand or brand.lower() in shown_brands:

@@ -18,6 +18,7 @@ EVIDENCE = Evidence(products=[SONY, JBL], user_text="speaker under $100", brands
     [
         "Here are two waterproof speakers that match.",
         "The Sony costs $49.99 and 26 are in stock.",
+        "The SRS-XB13 is waterproof.",
         "The JBL Flip 5 is $89.95 but it is out of stock.",
         "Both are under $100, as you asked.",
         "Product 1993197 is the cheaper one.",
@@ -38,6 +39,8 @@ def test_grounded_sentences_pass(text: str) -> None:
         ("We have 140 units of it.", "number '140'"),
         ("It comes with free shipping.", "policy term 'free shipping'"),
         ("It has a 5 year warranty.", "policy term 'warranty'"),
+        ("The Sony SRS-XB33 is louder.", "product name 'SRS-XB33'"),
+        ("Try the Flip5 instead.", "product name 'Flip5'"),
     ],
 )
 def test_ungrounded_claims_are_rejected(text: str, why: str) -> None:
