@@ -3,8 +3,9 @@
 A reply sentence is rejected when it states a price, a number (id, stock count, days), a brand,
 a product name or model code ("XB13", "MX1000"), a stock claim or a policy term that is not in
 the evidence: the products and passages the tools returned this turn, plus the customer's own
-message (repeating "under $50" back is fine). The assistant then shows its template instead. The checker errs on the side of rejecting: a
-false rejection costs some fluency, a false acceptance could tell a customer something untrue.
+message (repeating "under $50" back is fine). The assistant then shows its template instead.
+The checker errs on the side of rejecting: a false rejection costs some fluency, a false
+acceptance could tell a customer something untrue.
 """
 
 from __future__ import annotations

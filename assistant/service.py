@@ -3,19 +3,57 @@
 `ServiceDesk` is the interface the turn loop calls for those intents. `NoServiceDesk` is what a
 deployment without a store database gets: it says plainly what this assistant cannot do, and
 never pretends that an order was found, a return started or a human is on the way.
+`StoreServiceDesk` is the real one, over the store database (`assistant.service_tools`).
+
+Its flows follow the ABCD customer-service guidelines (`../shared/data/service/abcd`), whose
+kb.json gives each flow's action sequence, e.g. refund_initiate = pull-up-account,
+validate-purchase, record-reason, enter-details, offer-refund, and status_delivery_time =
+pull-up-account, verify-identity, ask-the-oracle, shipping-status. Here:
+
+- *pull-up-account / verify-identity* is the signed-in session: no customer, no order tools;
+  every tool receives the session's customer from code, never from the model.
+- *validate-purchase* is the ownership check in the store's SQL: another customer's order
+  reads exactly as a missing one, in the reply and in what happens next.
+- *record-reason* keeps the customer's words and declared item condition with the RMA.
+- *ask-the-oracle* is the policy code (`assistant.policy`), which decides; the reply quotes the
+  policy section that decided it, as ABCD's agents read the FAQ answer to the customer.
+- *offer-refund / update-order* (the state change) happens only after the customer answers
+  "yes" to the very next message, as ABCD agents confirm before they click; the write
+  re-checks the policy and is idempotent (one RMA per order).
+- ABCD's storewide FAQ flows (search-faq, select-faq) are the policy questions: the retrieved
+  passage is quoted and cited, never paraphrased into something it does not say.
+- An agent is brought in on request, on an angry customer, or after two turns without progress,
+  with the transcript, the intent and the order context (ABCD's notify-team).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import re
+from typing import Any, Protocol
 
 from assistant.intent import Intent, IntentName
-from assistant.reply import Draft
-from assistant.state import SessionState
+from assistant.policy import (
+    RETURN_WINDOW_DAYS,
+    Condition,
+    ReturnDecision,
+    condition_in,
+    policy_section,
+)
+from assistant.policy_index import PolicyHit
+from assistant.reply import Draft, ProductCard
+from assistant.service_tools import CartChange, CartView, HandoffTicket, ServiceTools
+from assistant.state import SessionState, SessionStore
+from assistant.store import Order, Rma
+from assistant.tools import ToolResult, money, stock_phrase
 
 
 class ServiceDesk(Protocol):
     """Handles the service intents of a turn."""
+
+    def takes(self, intent: Intent, state: SessionState, text: str) -> bool:
+        """Whether the desk takes this turn whatever its intent: the answer to a pending
+        confirmation, an angry customer, or a stalled service conversation."""
+        ...
 
     def handle(self, intent: Intent, state: SessionState, text: str) -> Draft:
         """The draft reply for a service intent (orders, cart, returns, policy, handoff)."""
@@ -36,6 +74,10 @@ _CANNOT = {
 class NoServiceDesk:
     """The honest answer of an assistant that has no store behind it."""
 
+    def takes(self, intent: Intent, state: SessionState, text: str) -> bool:
+        """Never: without a store there is nothing to confirm or escalate."""
+        return False
+
     def handle(self, intent: Intent, state: SessionState, text: str) -> Draft:
         """Say which service this deployment does not offer, and what it can do instead."""
         what = _CANNOT.get(intent.intent, "help with that")
@@ -45,3 +87,568 @@ class NoServiceDesk:
                 f"{what} here. I can search the catalog and answer questions about products."
             )
         )
+
+
+STALLS_BEFORE_HANDOFF = 2
+_YES = re.compile(
+    r"^\s*(yes|yeah|yep|yup|sure|ok(?:ay)?|confirm(?:ed)?|please do|do it|go ahead|correct|"
+    r"y)\b",
+    re.I,
+)
+_NO = re.compile(r"^\s*(no|nope|nah|don'?t|do not|never ?mind|not now|n)\b", re.I)
+_ANGRY = re.compile(
+    r"\b(ridiculous|useless|terrible|awful|worst|furious|angry|unacceptable|pathetic|scam|"
+    r"fed up|wtf|stupid|hate|disgusting|outrageous|incompetent|a joke|fuck\w*|shit\w*)\b|!!",
+    re.I,
+)
+_NUMBER = re.compile(r"(?<![\w$.])#?(\d{3,10})\b(?![.,]\d)")
+_REMOVE = re.compile(r"\b(remove|delete|take (?:\w+ )?out|drop|get rid of)\b", re.I)
+_RETURN_ORDER = re.compile(r"\breturn (?:order|#?\d)", re.I)
+_LIST = re.compile(r"\b(orders|order history|all (?:of )?my|list)\b", re.I)
+_SIGN_IN = (
+    "Please sign in first: I can only look up orders, returns and carts for a signed-in customer."
+)
+_DECLARED = {
+    Condition.UNOPENED: "unused and in their original packaging",
+    Condition.OPENED: "opened",
+    Condition.DEFECTIVE: "defective",
+}
+
+
+def answer(text: str) -> bool | None:
+    """A yes (True), a no (False) or neither (None)."""
+    if _NO.match(text):
+        return False
+    return True if _YES.match(text) else None
+
+
+def angry(text: str) -> bool:
+    """Whether the message reads as an upset customer (strong words, "!!", or shouting)."""
+    shouted = [w for w in re.findall(r"[A-Za-z]{3,}", text) if w.isupper()]
+    return bool(_ANGRY.search(text)) or len(shouted) >= 3
+
+
+def quote(passage_title: str) -> tuple[str, str]:
+    """A policy section as quoted in a reply (cited by title), and its text as evidence."""
+    passage = policy_section(passage_title)
+    return f'Our store policy ("{passage.title}") says: "{passage.text}"', passage.text
+
+
+Outcome = tuple[Draft, bool]  # the draft, and whether the turn made progress
+
+
+class StoreServiceDesk:
+    """Orders, returns, cancellations, cart, policies and handoff over the store database.
+
+    Args:
+        tools: The service tools (store, catalog, policy index).
+        sessions: The conversation store, for the transcript a handoff carries.
+    """
+
+    def __init__(self, tools: ServiceTools, sessions: SessionStore | None = None) -> None:
+        self.tools, self.sessions = tools, sessions
+
+    # -- the protocol --------------------------------------------------------------------------
+
+    def takes(self, intent: Intent, state: SessionState, text: str) -> bool:
+        """Whether the desk takes this turn whatever its intent: the answer to a pending
+        confirmation (or the order number it asked for), an angry customer, or a stalled
+        service conversation."""
+        if state.pending is not None:
+            if answer(text) is not None:
+                return True
+            if state.pending.get("order_id") is None and (intent.order_id or _NUMBER.search(text)):
+                return True
+        if angry(text):
+            return True
+        return state.stalls > 0 and intent.intent is IntentName.OTHER
+
+    def handle(self, intent: Intent, state: SessionState, text: str) -> Draft:
+        """Answer a service turn; the second turn in a row without progress goes to a human."""
+        prior, state.stalls = state.stalls, 0
+        pending, state.pending = state.pending, None  # asked for the next message only
+        draft, progress = self._route(intent, state, text, pending)
+        if progress or draft.handoff:
+            return draft
+        state.stalls = prior + 1
+        if state.stalls >= STALLS_BEFORE_HANDOFF:
+            return self._handoff(
+                intent, state, text, "two turns without progress", "I am sorry I could not help."
+            )
+        return draft
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def _route(
+        self, intent: Intent, state: SessionState, text: str, pending: dict[str, Any] | None
+    ) -> Outcome:
+        if pending is not None:
+            said = answer(text)
+            number = intent.order_id or (m[1] if (m := _NUMBER.search(text)) else None)
+            if pending.get("order_id") is None and number and said is None:
+                name = IntentName(pending["intent"])
+                return self._order_action(name, number, state, text)
+            if said is True and pending.get("order_id"):
+                return self._confirmed(pending, state, text)
+            if said is not None:
+                return Draft(intro="All right, I have not changed anything."), True
+        if angry(text):
+            return self._handoff(
+                intent, state, text, "the customer is upset", "I am sorry about this."
+            ), True
+        name = intent.intent
+        if name is IntentName.HANDOFF:
+            return self._handoff(intent, state, text, "the customer asked for a human"), True
+        if name is IntentName.POLICY_QUESTION:
+            return self._policy(text)
+        if name is IntentName.OTHER:
+            return Draft(
+                intro="I am not sure what you need. I can check an order, start a return, "
+                "cancel an order that has not shipped, show your cart or quote our policies."
+            ), False
+        if not self._signed_in(state):
+            return Draft(intro=_SIGN_IN), True
+        if name is IntentName.ADD_TO_CART:
+            return self._add(intent, state)
+        if name is IntentName.VIEW_CART:
+            return self._remove(intent, state, text) if _REMOVE.search(text) else self._cart(state)
+        if name is IntentName.ORDER_STATUS and _RETURN_ORDER.search(text):
+            name = IntentName.RETURN_REQUEST  # "return order 1001": the parser reads a status
+        if name is IntentName.ORDER_STATUS:
+            if intent.order_id:
+                return self._status(intent.order_id, state)
+            if state.order_id and not _LIST.search(text):
+                return self._status(state.order_id, state)
+            return self._orders(state)
+        order_id = intent.order_id or state.order_id
+        if order_id is None:
+            return self._which(name, state)
+        return self._order_action(name, order_id, state, text)
+
+    def _signed_in(self, state: SessionState) -> bool:
+        customer = state.customer_id
+        return customer is not None and self.tools.store.customer(customer) is not None
+
+    def _call(self, name: str, args: dict[str, Any], state: SessionState) -> ToolResult:
+        return self.tools.call(name, {**args, "customer_id": state.customer_id})
+
+    # -- orders --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _not_found(order_id: str, called: ToolResult) -> Outcome:
+        # The same words, tools and state for a missing order and another customer's order.
+        return Draft(
+            intro=f"I could not find order {order_id} in your account. Please check the number; "
+            'you can say "my orders" to see yours.',
+            passages=[called.content],
+            tools_called=[called.name],
+        ), False
+
+    def _status(self, order_id: str, state: SessionState) -> Outcome:
+        called = self._call("order_status", {"order_id": order_id}, state)
+        order: Order | None = called.artifact
+        if order is None:
+            return self._not_found(order_id, called)
+        state.order_id = order.id
+        return Draft(
+            intro=status_text(order), passages=[called.content], tools_called=[called.name]
+        ), True
+
+    def _orders(self, state: SessionState) -> Outcome:
+        called = self._call("list_orders", {}, state)
+        orders: list[Order] = called.artifact
+        if not orders:
+            return Draft(intro="You have no orders yet.", tools_called=[called.name]), True
+        lines = [
+            f"- Order {o.id}: {o.status}, placed {o.placed_at.date().isoformat()}, "
+            f"{money(o.total, o.currency)}" + (f" (return {o.rma.id})" if o.rma else "")
+            for o in orders
+        ]
+        return Draft(
+            intro="Your orders, newest first:",
+            body="\n".join(lines),
+            passages=[called.content],
+            tools_called=[called.name],
+        ), True
+
+    def _which(self, name: IntentName, state: SessionState) -> Outcome:
+        """Ask which order a return or cancellation is for, listing the ones it could be."""
+        called = self._call("list_orders", {}, state)
+        orders: list[Order] = called.artifact
+        wanted = "delivered" if name is IntentName.RETURN_REQUEST else "processing"
+        fits = [o for o in orders if o.status == wanted and o.rma is None]
+        action = "return" if name is IntentName.RETURN_REQUEST else "cancel"
+        if not fits:
+            why = "delivered" if wanted == "delivered" else "not shipped yet"
+            return Draft(
+                intro=f"You have no {why} order that I could {action}.",
+                tools_called=[called.name],
+            ), True
+        state.pending = {"intent": name.value, "order_id": None}
+        lines = [
+            f"- Order {o.id}: " + ", ".join(f"{ln.quantity} x {ln.title}" for ln in o.lines)
+            for o in fits
+        ]
+        return Draft(
+            intro=f"Which order do you want to {action}? Please give its number.",
+            body="\n".join(lines),
+            passages=[called.content],
+            tools_called=[called.name],
+        ), True
+
+    def _order_action(
+        self, name: IntentName, order_id: str, state: SessionState, text: str
+    ) -> Outcome:
+        if name is IntentName.CANCEL_ORDER:
+            return self._cancel(order_id, state)
+        return self._return(order_id, state, text)
+
+    # -- returns -------------------------------------------------------------------------------
+
+    def _return(self, order_id: str, state: SessionState, text: str) -> Outcome:
+        condition = condition_in(text) or Condition.UNOPENED
+        called = self._call("check_return", {"order_id": order_id, "condition": condition}, state)
+        if called.artifact is None:
+            return self._not_found(order_id, called)
+        order, decision = called.artifact
+        state.order_id = order.id
+        tools = [called.name]
+        if order.rma is not None:
+            return self._existing(order.rma, called), True
+        if not decision.allowed:
+            return self._refused(decision, called), True
+        said, evidence = quote("Returns: the return window")
+        state.pending = {
+            "intent": IntentName.RETURN_REQUEST.value,
+            "order_id": order.id,
+            "condition": condition.value,
+            "reason": text[:300],
+        }
+        delivered = order.shipment.delivered_at.date().isoformat()
+        body = [f"- {ln.quantity} x {ln.title}" for ln in decision.lines]
+        if decision.excluded:
+            body.append("Not included, as our policy does not take them back in this condition:")
+            body += [f"- {ln.quantity} x {ln.title}" for ln in decision.excluded]
+        body.append(
+            f"By confirming, you tell us the items are {_DECLARED[condition]}. Shall I start "
+            'the return? Please answer "yes" or "no".'
+        )
+        return Draft(
+            intro=f"Order {order.id} was delivered on {delivered}, {decision.days} days ago, "
+            f"within our {RETURN_WINDOW_DAYS}-day return window. I can start a return for:",
+            body="\n".join(body),
+            passages=[called.content, evidence, said],
+            tools_called=tools,
+        ), True
+
+    @staticmethod
+    def _existing(rma: Rma, called: ToolResult) -> Draft:
+        return Draft(
+            intro=f"A return for order {rma.order_id} already exists: {rma.id}, status "
+            f"{rma.status}, opened on {rma.created_at.date().isoformat()}. I have not opened "
+            "another one.",
+            passages=[called.content],
+            tools_called=[called.name],
+        )
+
+    @staticmethod
+    def _refused(decision: ReturnDecision, called: ToolResult) -> Draft:
+        said, evidence = quote(decision.section)
+        body = [said]
+        if decision.excluded:
+            body.insert(0, "Items: " + "; ".join(ln.title for ln in decision.excluded) + ".")
+        if decision.section == "Warranty":
+            body.append('A human agent can arrange it: say "agent" and I will pass you on.')
+        return Draft(
+            intro=f"I cannot start a return: {decision.reason}.",
+            body="\n".join(body),
+            passages=[called.content, evidence],
+            tools_called=[called.name],
+        )
+
+    def _confirmed(self, pending: dict[str, Any], state: SessionState, text: str) -> Outcome:
+        if pending["intent"] == IntentName.CANCEL_ORDER.value:
+            return self._do_cancel(pending["order_id"], state)
+        condition = condition_in(text) or Condition(pending["condition"])
+        args = {
+            "order_id": pending["order_id"],
+            "condition": condition,
+            "reason": pending["reason"],
+        }
+        called = self._call("start_return", args, state)
+        rma, created, decision = called.artifact
+        if rma is None and decision is not None:
+            return self._refused(decision, called), True
+        if rma is None:
+            return self._not_found(pending["order_id"], called)
+        if not created:
+            return self._existing(rma, called), True
+        said, evidence = quote("Returns: refunds")
+        return Draft(
+            intro=f"Done: return {rma.id} is open for order {rma.order_id}.",
+            body=said,
+            passages=[called.content, evidence],
+            tools_called=[called.name],
+            state_changed=True,
+        ), True
+
+    # -- cancellations -------------------------------------------------------------------------
+
+    def _cancel(self, order_id: str, state: SessionState) -> Outcome:
+        called = self._call("order_status", {"order_id": order_id}, state)
+        order: Order | None = called.artifact
+        if order is None:
+            return self._not_found(order_id, called)
+        state.order_id = order.id
+        passages, tools = [called.content], [called.name]
+        if order.status == "cancelled":
+            intro = f"Order {order.id} is already cancelled."
+            return Draft(intro=intro, passages=passages, tools_called=tools), True
+        if order.status != "processing":
+            said, evidence = quote("Cancellations")
+            return Draft(
+                intro=f"Order {order.id} has already shipped ({order.status}), so it can no "
+                "longer be cancelled.",
+                body=said,
+                passages=[*passages, evidence],
+                tools_called=tools,
+            ), True
+        state.pending = {"intent": IntentName.CANCEL_ORDER.value, "order_id": order.id}
+        items = ", ".join(f"{ln.quantity} x {ln.title}" for ln in order.lines)
+        return Draft(
+            intro=f"Order {order.id} ({items}; {money(order.total, order.currency)}) has not "
+            'shipped yet, so it can be cancelled. Shall I cancel it? Please answer "yes" or "no".',
+            passages=passages,
+            tools_called=tools,
+        ), True
+
+    def _do_cancel(self, order_id: str, state: SessionState) -> Outcome:
+        called = self._call("cancel_order", {"order_id": order_id}, state)
+        order: Order | None = called.artifact
+        if order is None:
+            return self._not_found(order_id, called)
+        if order.status != "cancelled":
+            return Draft(
+                intro=f"Order {order.id} shipped in the meantime ({order.status}), so I could "
+                "not cancel it. You can return it once it is delivered.",
+                passages=[called.content],
+                tools_called=[called.name],
+            ), True
+        return Draft(
+            intro=f"Order {order.id} is cancelled.",
+            passages=[called.content],
+            tools_called=[called.name],
+            state_changed=True,
+        ), True
+
+    # -- cart ----------------------------------------------------------------------------------
+
+    def _add(self, intent: Intent, state: SessionState) -> Outcome:
+        if intent.refs:
+            n = len(state.shown)
+            positions = [n if r == -1 else r for r in intent.refs]
+            if not n or any(not 1 <= p <= n for p in positions):
+                return Draft(intro="Which product do you mean? Search for it first."), False
+            ids = [state.shown[p - 1] for p in positions]
+        elif state.subject:
+            ids = [state.subject]
+        elif len(state.shown) == 1:
+            ids = state.shown[:1]
+        else:
+            return Draft(
+                intro='Which product should I add? You can say "add the second one to my cart" '
+                "after a search."
+            ), False
+        said, cards, changed, passages, tools = [], [], False, [], []
+        changes: list[CartChange] = []
+        for product_id in ids:
+            called = self._call("add_to_cart", {"product_id": product_id, "quantity": 1}, state)
+            change: CartChange = called.artifact
+            changes.append(change)
+            tools.append(called.name)
+            passages.append(called.content)
+            p = change.product
+            if p is None:
+                said.append("That product is no longer in the catalog.")
+                continue
+            cards.append(ProductCard.of(p, "added to your cart" if change.ok else "not added"))
+            if change.ok:
+                changed = True
+                said.append(f"Added {p.title} ({money(p.price, p.currency)}) to your cart.")
+            elif change.problem == "out of stock":
+                said.append(f"{p.title} is out of stock, so I cannot add it.")
+            else:
+                said.append(
+                    f"{p.title} is {stock_phrase(p.stock)}, and your cart already holds "
+                    f"{change.quantity}, so I cannot add more."
+                )
+        cart = change.cart  # the cart after the last change, priced from the catalog
+        return Draft(
+            intro=" ".join(said),
+            body=_cart_summary(cart),
+            cards=cards,
+            evidence=[i.product for i in cart.items if i.product]
+            + [c.product for c in changes if c.product],
+            passages=passages,
+            tools_called=tools,
+            state_changed=changed,
+        ), changed
+
+    def _cart(self, state: SessionState) -> Outcome:
+        called = self._call("view_cart", {}, state)
+        cart: CartView = called.artifact
+        if not cart.items:
+            return Draft(intro="Your cart is empty.", tools_called=[called.name], shown=[]), True
+        cards = [ProductCard.of(i.product, "in your cart") for i in cart.items if i.product]
+        return Draft(
+            intro="Your cart, at today's prices:",
+            body=_cart_lines(cart) + "\n" + _cart_summary(cart),
+            cards=cards,
+            evidence=[i.product for i in cart.items if i.product],
+            passages=[called.content],
+            tools_called=[called.name],
+            shown=[i.product_id for i in cart.items],
+        ), True
+
+    def _remove(self, intent: Intent, state: SessionState, text: str) -> Outcome:
+        cart: CartView = self._call("view_cart", {}, state).artifact
+        items = cart.items
+        words = set(re.findall(r"[a-z0-9]{3,}", text.lower())) - {"remove", "cart", "from", "the"}
+        if intent.refs and items:
+            positions = [len(items) if r == -1 else r for r in intent.refs]
+            target = [items[p - 1] for p in positions if 1 <= p <= len(items)]
+        elif len(items) == 1:
+            target = items
+        else:
+            target = [
+                i
+                for i in items
+                if i.product and words & set(re.findall(r"[a-z0-9]{3,}", i.product.title.lower()))
+            ][:1]
+        if not target:
+            return Draft(
+                intro='Which item should I remove? Say "show my cart", then "remove the second '
+                'one from my cart".'
+            ), False
+        said, passages, tools = [], [], []
+        removed = [i.product for i in target if i.product]
+        for item in target:
+            called = self._call("remove_from_cart", {"product_id": item.product_id}, state)
+            tools.append(called.name)
+            passages.append(called.content)
+            cart = called.artifact.cart
+            title = item.product.title if item.product else item.product_id
+            said.append(f"Removed {title} from your cart.")
+        return Draft(
+            intro=" ".join(said),
+            body=_cart_summary(cart),
+            evidence=[i.product for i in cart.items if i.product] + removed,
+            passages=passages,
+            tools_called=tools,
+            shown=[i.product_id for i in cart.items],
+            state_changed=True,
+        ), True
+
+    # -- policies and people -------------------------------------------------------------------
+
+    def _policy(self, text: str) -> Outcome:
+        called = self.tools.call("search_policies", {"question": text})
+        hits: list[PolicyHit] = called.artifact
+        if not hits:
+            return Draft(
+                intro="I could not find that in our store policy, so I will not guess. A human "
+                'agent can answer it: say "agent" and I will pass you on.',
+                tools_called=[called.name],
+            ), False
+        passage = hits[0].passage
+        return Draft(
+            intro=f'Our store policy ("{passage.title}") says:',
+            body=f'"{passage.text}"',
+            passages=[passage.text, passage.title],
+            tools_called=[called.name],
+        ), True
+
+    def _handoff(
+        self, intent: Intent, state: SessionState, text: str, reason: str, opening: str = ""
+    ) -> Draft:
+        transcript = [
+            {"role": line.role, "text": line.text}
+            for line in (self.sessions.transcript(state.session_id) if self.sessions else [])
+        ] + [{"role": "user", "text": text}]
+        order_id = intent.order_id or state.order_id
+        called = self.tools.call(
+            "handoff",
+            {
+                "reason": reason,
+                "intent": intent.intent.value,
+                "order_id": order_id,
+                "session_id": state.session_id,
+                "customer_id": state.customer_id if self._signed_in(state) else None,
+                "transcript": transcript,
+            },
+        )
+        ticket: HandoffTicket = called.artifact
+        about = f" and order {ticket.entry.order_id}" if ticket.entry.order_id else ""
+        state.stalls = 0
+        return Draft(
+            intro=" ".join(
+                p
+                for p in (
+                    opening,
+                    f"I have passed our conversation to a human agent (ticket H-{ticket.entry.id}; "
+                    f"you are number {ticket.position} in the queue). The agent sees this chat"
+                    f"{about}, so you will not need to repeat anything, and will reply here.",
+                )
+                if p
+            ),
+            passages=[called.content],
+            tools_called=[called.name],
+            handoff=True,
+        )
+
+
+def status_text(order: Order) -> str:
+    """An order's status, items and tracking as the customer reads them."""
+    placed = order.placed_at.date().isoformat()
+    ship = order.shipment
+    head = f"Order {order.id} (placed {placed}) "
+    if order.status == "processing":
+        head += "is being prepared; it has not shipped yet, so it can still be cancelled."
+    elif order.status == "shipped" and ship:
+        head += (
+            f"shipped on {ship.shipped_at.date().isoformat()} with {ship.carrier}, tracking "
+            f"number {ship.tracking}; it is expected on {ship.eta.date().isoformat()}."
+        )
+    elif order.status in ("delivered", "returned") and ship and ship.delivered_at:
+        head += f"was delivered on {ship.delivered_at.date().isoformat()} ({ship.carrier}, "
+        head += f"tracking number {ship.tracking})."
+    else:
+        head += f"is {order.status}."
+    if order.rma:
+        head += f" Return {order.rma.id} is {order.rma.status}."
+    items = [
+        f"- {ln.quantity} x {ln.title} ({money(ln.unit_price, ln.currency)} each)"
+        for ln in order.lines
+    ]
+    return "\n".join([head, *items, f"Total: {money(order.total, order.currency)}"])
+
+
+def _cart_lines(cart: CartView) -> str:
+    lines = []
+    for n, item in enumerate(cart.items, 1):
+        p = item.product
+        if p is None:
+            lines.append(f"{n}. {item.product_id} - no longer sold")
+        else:
+            lines.append(
+                f"{n}. {p.title} - {money(p.price, p.currency)} x {item.quantity} - "
+                f"{stock_phrase(p.stock)}"
+            )
+    return "\n".join(lines)
+
+
+def _cart_summary(cart: CartView) -> str:
+    count = sum(i.quantity for i in cart.items if i.product)
+    if not count:
+        return "Your cart is now empty."
+    return f"Your cart: {count} item{'s' if count != 1 else ''}, total {money(cart.total, 'USD')}."

@@ -67,6 +67,10 @@ class SessionState(BaseModel):
         subject: The product the conversation is about now ("is it in stock?").
         filters: The active search.
         turns: Customer messages so far.
+        pending: A store action waiting for the customer's yes or no in the next message
+            (set and read by the service desk, e.g. {"action": "return", "order_id": "1011"}).
+        order_id: The order the conversation is about ("I want to return it").
+        stalls: Consecutive service turns without progress (two hand the conversation over).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -77,6 +81,9 @@ class SessionState(BaseModel):
     subject: str | None = None
     filters: ActiveFilters = Field(default_factory=ActiveFilters)
     turns: int = 0
+    pending: dict[str, Any] | None = None
+    order_id: str | None = None
+    stalls: int = 0
 
 
 @dataclass

@@ -354,6 +354,15 @@ class Assistant:
         self, intent: Intent, state: SessionState, text: str
     ) -> Generator[Event, None, Draft]:
         name = intent.intent
+        # Issue 5 (customer service): the desk also takes the answer to a pending confirmation,
+        # an angry customer and a stalled service conversation, whatever the intent. Any other
+        # non-service turn drops an unanswered confirmation (it is asked for the next message
+        # only) and counts as progress.
+        if self.service.takes(intent, state, text):
+            yield Status("service", "Checking with the store")
+            return self.service.handle(intent, state, text)
+        if name not in _SERVICE_TURN:
+            state.pending, state.stalls = None, 0
         if name in (IntentName.SEARCH, IntentName.REFINE):
             return (yield from self._search(intent, state, text))
         if name is IntentName.PRODUCT_QUESTION:
@@ -561,6 +570,15 @@ _PRODUCT_TURN = {
     IntentName.REFINE,
     IntentName.PRODUCT_QUESTION,
     IntentName.OTHER,
+}
+_SERVICE_TURN = {
+    IntentName.ADD_TO_CART,
+    IntentName.VIEW_CART,
+    IntentName.ORDER_STATUS,
+    IntentName.RETURN_REQUEST,
+    IntentName.CANCEL_ORDER,
+    IntentName.POLICY_QUESTION,
+    IntentName.HANDOFF,
 }
 _GREETING = (
     "Hello! I can search our catalog, compare products and answer questions about them. "

@@ -42,6 +42,15 @@ def _register_training() -> None:
 
 _register_training()
 
+
+def _register_store() -> None:
+    from ui.store_cli import register
+
+    register(app)
+
+
+_register_store()
+
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the summary on the last line).")]
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from assistant.chat_model import ChatModel, OpenAIChatModel
 from assistant.extract import IntentExtractor
 from assistant.parser import MessageParser
+from assistant.policy_index import ChromaPolicyIndex
 from assistant.search import ProductSearch
+from assistant.service import NoServiceDesk, ServiceDesk, StoreServiceDesk
+from assistant.service_tools import ServiceTools
 from assistant.state import SessionStore
+from assistant.store import Store
 from assistant.tools import CatalogTools
 from assistant.turn import Assistant
 from ranking.base import Reranker
@@ -88,10 +92,39 @@ def build_chat_model(settings: Settings) -> OpenAIChatModel:
     )
 
 
+def build_store(settings: Settings) -> Store:
+    """The store database; the demo store is seeded into an empty one when so configured."""
+    store = Store(settings.store_path)
+    if settings.store_seed_demo and store.is_empty():
+        from assistant.seed import seed_demo
+        from retrieval.icecat import load_demo
+
+        seed_demo(store, load_demo())
+    return store
+
+
+def build_policies(settings: Settings) -> ChromaPolicyIndex:
+    """The store policy's passages in their own Chroma collection (synced on open)."""
+    from assistant.policy import store_policy
+
+    _, query = build_embedders(settings)  # the query model embeds the dozen passages too
+    client = chroma_client(path=settings.chroma_path, url=settings.chroma_url)
+    return ChromaPolicyIndex(client, query, store_policy(), settings.policy_collection)
+
+
+def build_service(settings: Settings, search: ProductSearch, sessions: SessionStore) -> ServiceDesk:
+    """The service desk: over the store database, or `NoServiceDesk` when `store` is off."""
+    if not settings.store:
+        return NoServiceDesk()
+    tools = ServiceTools(build_store(settings), search.index, build_policies(settings))
+    return StoreServiceDesk(tools, sessions)
+
+
 def build_assistant(
     settings: Settings, model: ChatModel | None = None, search: ProductSearch | None = None
 ) -> Assistant:
-    """The assistant as configured: catalog tools, parser + model extraction, SQLite state.
+    """The assistant as configured: catalog tools, parser + model extraction, SQLite state,
+    and the service desk over the store database.
 
     Args:
         settings: The configuration.
@@ -100,11 +133,13 @@ def build_assistant(
     """
     search = search or build_search(settings)
     model = model or build_chat_model(settings)
+    sessions = SessionStore(settings.conversations_path)
     return Assistant(
         tools=CatalogTools(search, candidates=settings.rerank_candidates),
         extractor=IntentExtractor(MessageParser(search.index.brands()), model),
-        store=SessionStore(settings.conversations_path),
+        store=sessions,
         writer=model if settings.llm_writes_replies else None,
+        service=build_service(settings, search, sessions),
         temperature=settings.llm_temperature,
         budget=settings.llm_turn_budget,
     )

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         fusion_w_*: Weights of the final score (see ranking/fusion.py and the README).
         bm25_k1: BM25 term-frequency saturation.
         bm25_b: BM25 length normalisation.
+        store: Use the store database (orders, returns, cart, handoff) in `home/store.sqlite3`;
+            false = the assistant says it cannot do those (no store behind it).
+        store_seed_demo: Seed the demo store (customers C001..C010 over the demo catalog) the
+            first time an empty store is opened.
+        policy_collection: The Chroma collection of store policy passages.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOPASSIST_", env_file=".env", extra="ignore")
@@ -86,6 +91,9 @@ class Settings(BaseSettings):
     fusion_w_freshness: float = Field(default=0.02, ge=0)
     bm25_k1: float = Field(default=0.9, gt=0)
     bm25_b: float = Field(default=0.4, ge=0, le=1)
+    store: bool = True
+    store_seed_demo: bool = True
+    policy_collection: str = "policies"
 
     @property
     def model_url(self) -> str:
@@ -96,6 +104,11 @@ class Settings(BaseSettings):
     def conversations_path(self) -> Path:
         """The SQLite file of conversation state."""
         return self.home / "conversations.sqlite3"
+
+    @property
+    def store_path(self) -> Path:
+        """The SQLite file of the store (orders, returns, carts, the human queue)."""
+        return self.home / "store.sqlite3"
 
     @property
     def chroma_path(self) -> Path:

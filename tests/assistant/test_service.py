@@ -1,0 +1,296 @@
+"""Customer service as conversations through `Assistant.respond`, on the fakes and a seeded store.
+
+Orders, returns (with confirmation, idempotent), cancellations, the cart (stock at add time,
+prices at view time), policy quotes, handoff (request, anger, two stalled turns), sign-in, and
+the authorisation matrix: another customer's order reads exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from assistant.store import Store
+from assistant.turn import Assistant
+from retrieval.memory import InMemoryIndex
+from tests.assistant.store_fixtures import Clock, make_assistant, seeded_store
+from tests.retrieval.catalog_fixtures import product, sample_products
+
+
+def orders_of(store: Store, customer: str, status: str) -> list[str]:
+    return [o.id for o in store.orders(customer) if o.status == status]
+
+
+def store_of(bot: Assistant) -> Store:
+    return bot.service.tools.store  # type: ignore[attr-defined,no-any-return]
+
+
+def snapshot(store: Store) -> list[tuple[object, ...]]:
+    return store._read("SELECT id, status FROM orders ORDER BY id") + store._read(
+        "SELECT id, order_id, status FROM returns ORDER BY id"
+    )
+
+
+def test_order_status_and_listing(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    shipped = orders_of(store_of(bot), "C001", "shipped")[0]
+    r = bot.respond("s", f"where is my order {shipped}?", "C001")
+    order = store_of(bot).order("C001", shipped)
+    assert order and order.shipment
+    assert r.tools_called == ["order_status"] and r.grounded
+    assert order.shipment.tracking in r.reply and "shipped on" in r.reply
+    assert not r.state_changed
+    listing = bot.respond("s", "my orders", "C001")
+    assert listing.tools_called == ["list_orders"]
+    assert all(f"Order {o.id}: {o.status}" in listing.reply for o in store_of(bot).orders("C001"))
+
+
+def test_a_return_needs_a_yes_in_the_next_turn_and_is_created_once(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    store = store_of(bot)
+    inside = next(
+        o.id
+        for o in store.orders("C001")
+        if o.status == "delivered" and (store.now() - o.shipment.delivered_at).days == 5  # type: ignore[operator,union-attr]
+    )
+    before = snapshot(store)
+    ask = bot.respond("s", f"I want to return order {inside}", "C001")
+    assert "30-day return window" in ask.reply and '"yes"' in ask.reply
+    assert not ask.state_changed and snapshot(store) == before
+    done = bot.respond("s", "yes", "C001")
+    assert done.state_changed and f"RMA-{inside}" in done.reply and done.grounded
+    assert 'Our store policy ("Returns: refunds")' in done.reply
+    again = bot.respond("s", f"I want to return order {inside}", "C001")
+    assert "already exists" in again.reply and not again.state_changed
+    assert bot.respond("s", "yes", "C001").state_changed is False  # nothing was pending
+    returns = store._read("SELECT COUNT(*) FROM returns WHERE order_id = ?", (inside,))
+    assert returns[0][0] == 1
+
+
+def test_no_or_another_message_drops_the_pending_action(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    store = store_of(bot)
+    processing = orders_of(store, "C002", "processing")[0]
+    before = snapshot(store)
+    bot.respond("s", f"cancel order {processing}", "C002")
+    assert not bot.respond("s", "no", "C002").state_changed
+    bot.respond("s", f"cancel order {processing}", "C002")
+    bot.respond("s", "bluetooth speaker", "C002")  # not an answer: the question lapses
+    late = bot.respond("s", "yes", "C002")
+    assert not late.state_changed and snapshot(store) == before
+
+
+def test_cancel_only_before_shipping(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    store = store_of(bot)
+    processing = orders_of(store, "C003", "processing")[0]
+    shipped = orders_of(store, "C003", "shipped")[0]
+    refused = bot.respond("s", f"cancel order {shipped}", "C003")
+    assert "can no longer be cancelled" in refused.reply and '("Cancellations")' in refused.reply
+    assert bot.respond("s", "yes", "C003").state_changed is False
+    assert store.order("C003", shipped).status == "shipped"  # type: ignore[union-attr]
+    bot.respond("s", f"cancel order {processing}", "C003")
+    done = bot.respond("s", "yes", "C003")
+    assert done.state_changed and store.order("C003", processing).status == "cancelled"  # type: ignore[union-attr]
+    again = bot.respond("s", f"cancel order {processing}", "C003")
+    assert "already cancelled" in again.reply
+
+
+def test_a_return_outside_the_window_is_refused_with_the_policy_quoted(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    store = store_of(bot)
+    old = next(
+        o.id
+        for o in store.orders("C001")
+        if o.status == "delivered" and (store.now() - o.shipment.delivered_at).days > 30  # type: ignore[operator,union-attr]
+    )
+    r = bot.respond("s", f"I want to return order {old}", "C001")
+    assert "outside the 30-day return window" in r.reply
+    assert 'Our store policy ("Returns: the return window") says: "You can return' in r.reply
+    assert r.grounded and not r.state_changed
+    assert not bot.respond("s", "yes", "C001").state_changed
+
+
+def test_the_window_boundary_through_the_conversation(tmp_path: Path) -> None:
+    clock = Clock()
+    store = seeded_store(clock=clock)
+    recent = next(
+        o
+        for o in store.orders("C004")
+        if o.status == "delivered" and (clock() - o.shipment.delivered_at).days == 5  # type: ignore[operator,union-attr]
+    )
+    clock.advance(25)  # day 30: the last day
+    bot = make_assistant(tmp_path, store)
+    assert "30 days ago, within" in bot.respond("a", f"return order {recent.id}", "C004").reply
+    clock.advance(1)  # day 31
+    assert bot.respond("a", "yes", "C004").state_changed is False  # re-checked at the write
+    r = bot.respond("b", f"return order {recent.id}", "C004")
+    assert "31 days ago, outside" in r.reply
+
+
+def test_an_opened_consumable_is_not_returnable(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    store = store_of(bot)
+    toner = next(
+        o.id
+        for o in store.orders("C005")
+        if o.status == "delivered" and o.lines[0].category in ("toner cartridge", "ink cartridge",
+                                                                  "printer supplies", "ink stick",
+                                                                  "printer ribbon", "printer drum",
+                                                                  "toner collector", "fax ribbon",
+                                                                  "correction ribbon",
+                                                                  "label-making tape")
+    )  # fmt: skip
+    r = bot.respond("s", f"I want to return order {toner}, I opened it", "C005")
+    assert "cannot start a return" in r.reply and "items we cannot take back" in r.reply
+    ok = bot.respond("t", f"I want to return order {toner}, it is still sealed", "C005")
+    assert "I can start a return" in ok.reply
+
+
+def test_the_order_to_return_is_asked_for_and_taken_from_the_next_message(
+    tmp_path: Path,
+) -> None:
+    bot = make_assistant(tmp_path)
+    ask = bot.respond("s", "I want to return something", "C006")
+    delivered = [o.id for o in store_of(bot).orders("C006") if o.status == "delivered"]
+    assert "Which order" in ask.reply and all(f"Order {i}" in ask.reply for i in delivered)
+    answer = bot.respond("s", delivered[0], "C006")
+    assert f"Order {delivered[0]}" in answer.reply and answer.tools_called == ["check_return"]
+
+
+def test_authorisation_matrix_no_leak_no_action(tmp_path: Path) -> None:
+    store = seeded_store()
+    bot = make_assistant(tmp_path, store)
+    customers = [c.id for c in store.customers()]
+    before = snapshot(store)
+    templates = ("where is my order {}?", "I want to return order {}", "cancel order {}")
+    session = itertools.count()
+    for me, owner in itertools.permutations(customers, 2):
+        for foreign in (o.id for o in store.orders(owner)):
+            for template in templates:
+                missing = bot.respond(f"m{next(session)}", template.format("9999"), me)
+                theirs = bot.respond(f"t{next(session)}", template.format(foreign), me)
+                assert theirs.reply.replace(foreign, "X") == missing.reply.replace("9999", "X")
+                assert theirs.tools_called == missing.tools_called
+                assert not theirs.state_changed and not theirs.products
+    for me, owner in itertools.permutations(customers[:3], 2):
+        for foreign in (o.id for o in store.orders(owner)):
+            s = f"y{next(session)}"
+            bot.respond(s, f"cancel order {foreign}", me)
+            assert not bot.respond(s, "yes", me).state_changed
+    assert snapshot(store) == before
+
+
+def test_every_customer_sees_only_their_orders(tmp_path: Path) -> None:
+    store = seeded_store()
+    bot = make_assistant(tmp_path, store)
+    for c in store.customers():
+        reply = bot.respond(f"l{c.id}", "my orders", c.id).reply
+        mine = {o.id for o in store.orders(c.id)}
+        others = {o.id for d in store.customers() if d.id != c.id for o in store.orders(d.id)}
+        assert all(f"Order {i}:" in reply for i in mine)
+        assert not any(f"Order {i}:" in reply for i in others)
+
+
+def test_without_sign_in_the_order_and_cart_tools_ask_for_it(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    for text in ("where is my order 1001?", "show my cart", "cancel order 1041", "my orders"):
+        r = bot.respond("anon", text)
+        assert "sign in" in r.reply and not r.tools_called
+    assert bot.respond("anon", "do you offer free shipping?").tools_called == ["search_policies"]
+
+
+def test_cart_add_by_reference_stock_check_and_live_prices(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(sample_products())
+    bot = make_assistant(tmp_path, index=index)
+    shown = bot.respond("s", "bluetooth speaker", "C001").products
+    added = bot.respond("s", "add the second one to my cart", "C001")
+    assert added.state_changed and added.tools_called == ["add_to_cart"]
+    assert store_of(bot).cart("C001")[0].product_id == shown[1].id
+    assert shown[1].price_text in added.reply and added.grounded
+
+    p = index.get(shown[1].id)
+    assert p is not None
+    index.upsert([p.model_copy(update={"price": Decimal("12.34"), "version": p.version + 1})])
+    view = bot.respond("s", "show my cart", "C001")
+    assert "$12.34" in view.reply and shown[1].price_text not in view.reply and view.grounded
+
+    out = next(c for c in shown if c.stock == 0)
+    bot.respond("s", "bluetooth speaker", "C001")
+    position = [c.id for c in shown].index(out.id) + 1
+    refused = bot.respond(
+        "s", f"add the {['first', 'second', 'third'][position - 1]} one to my cart", "C001"
+    )
+    assert "out of stock" in refused.reply and not refused.state_changed
+    assert out.id not in [c.product_id for c in store_of(bot).cart("C001")]
+
+    removed = bot.respond("s", "remove the first one from my cart", "C001")
+    assert removed.state_changed and store_of(bot).cart("C001") == []
+    assert "empty" in removed.reply and removed.grounded
+
+
+def test_cart_respects_low_stock(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert([product("z1", "Zeta speaker", "10.00", stock=1)])
+    bot = make_assistant(tmp_path, index=index)
+    bot.respond("s", "zeta speaker", "C001")
+    assert bot.respond("s", "add it to my cart", "C001").state_changed
+    bot.respond("s", "zeta speaker", "C001")
+    again = bot.respond("s", "add the first one to my cart", "C001")
+    assert not again.state_changed and "cannot add more" in again.reply
+
+
+def test_a_policy_answer_quotes_and_cites_the_passage(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    r = bot.respond("s", "do you offer free shipping?")
+    assert r.reply.startswith('Our store policy ("Shipping: costs and times") says:')
+    assert "orders of $50 or more ship free" in r.reply and r.grounded
+    unknown = bot.respond("s", "what is your policy on pets?")
+    assert "could not find that in our store policy" in unknown.reply
+
+
+def test_handoff_on_request_with_transcript_and_order_context(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    store = store_of(bot)
+    shipped = orders_of(store, "C001", "shipped")[0]
+    bot.respond("s", f"where is my order {shipped}?", "C001")
+    r = bot.respond("s", "I want to talk to a human", "C001")
+    assert r.handoff and "human agent" in r.reply and r.grounded
+    (entry,) = store.queue()
+    assert entry.customer_id == "C001" and entry.order_id == shipped
+    assert entry.context["order"]["order_id"] == shipped
+    assert [t["role"] for t in entry.transcript] == ["user", "assistant", "user"]
+    assert entry.intent == "handoff" and entry.reason == "the customer asked for a human"
+
+
+def test_handoff_on_an_angry_customer(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    r = bot.respond("s", "This is ridiculous, my parcel is late again!!", "C002")
+    assert r.handoff and store_of(bot).queue()[0].reason == "the customer is upset"
+
+
+def test_handoff_after_two_turns_without_progress(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    first = bot.respond("s", "where is my order 9999?", "C002")
+    assert not first.handoff
+    second = bot.respond("s", "where is my order 9998?", "C002")
+    assert second.handoff and store_of(bot).queue()[0].reason == "two turns without progress"
+
+    bot.respond("t", "where is my order 9999?", "C003")
+    assert bot.respond("t", "thanks", "C003").handoff  # an unclear reply is no progress either
+
+    bot.respond("u", "where is my order 9999?", "C004")
+    bot.respond("u", "bluetooth speaker", "C004")  # progress in between
+    assert not bot.respond("u", "where is my order 9998?", "C004").handoff
+
+
+@pytest.mark.parametrize("text", ["yes", "no", "hello", "bluetooth speaker"])
+def test_answers_without_a_pending_action_change_nothing(tmp_path: Path, text: str) -> None:
+    bot = make_assistant(tmp_path)
+    before = snapshot(store_of(bot))
+    r = bot.respond("s", text, "C001")
+    assert not r.state_changed and snapshot(store_of(bot)) == before
