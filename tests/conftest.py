@@ -14,8 +14,12 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["ui.pytest_plugin"]
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Every reply any test produces must pass the final grounding check (assistant/errors.py).
+os.environ.setdefault("SHOPASSIST_STRICT_GROUNDING", "1")
 
 
 def free_port() -> int:

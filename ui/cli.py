@@ -51,6 +51,15 @@ def _register_store() -> None:
 
 _register_store()
 
+
+def _register_converse() -> None:
+    from ui.converse_cli import register
+
+    register(app)
+
+
+_register_converse()
+
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the summary on the last line).")]
 
