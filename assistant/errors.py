@@ -6,7 +6,8 @@
     ├── ModelError              the model misbehaved: the turn falls back to parser + templates
     │   ├── ModelUnavailable    the server is down, slow, or answered with an error
     │   └── ExtractionFailed    every attempt gave output that does not fit the schema
-    └── AssistantOperatorError  the deployment is wrong: fix the set-up
+    ├── AssistantOperatorError  the deployment is wrong: fix the set-up
+    └── UngroundedReply         a reply failed the final grounding check (strict mode only)
 """
 
 from __future__ import annotations
@@ -42,3 +43,12 @@ class ExtractionFailed(ModelError):
 
 class AssistantOperatorError(AssistantError):
     """The deployment is wrong; the message says how to fix it."""
+
+
+class UngroundedReply(AssistantError):
+    """A finished reply states something its tool results do not (a template bug).
+
+    Raised only with `SHOPASSIST_STRICT_GROUNDING=1`, which the test suite sets, so that no test
+    anywhere can pass while a reply shows an unbacked product, price or claim; in production the
+    reply is logged as an error and reported with `grounded: false`.
+    """

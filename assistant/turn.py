@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Generator, Iterator
@@ -18,7 +19,7 @@ from decimal import Decimal
 from importlib import resources
 
 from assistant.chat_model import ChatModel, Message
-from assistant.errors import AssistantError, ModelError, ModelUnavailable
+from assistant.errors import AssistantError, ModelError, ModelUnavailable, UngroundedReply
 from assistant.extract import MIN_WAIT, IntentExtractor
 from assistant.grounding import Evidence, check, check_sentence
 from assistant.intent import Intent, IntentName
@@ -276,6 +277,8 @@ class Assistant:
         final = check(reply, evidence)
         if not final.grounded:  # a template bug: still shown, but never hidden
             log.error("reply not grounded: %s: %r", final.violations, reply)
+            if os.environ.get("SHOPASSIST_STRICT_GROUNDING") == "1":
+                raise UngroundedReply(f"{final.violations}: {reply!r}")
         result = TurnResult(
             session_id=session_id,
             message=message,
