@@ -202,10 +202,17 @@ _GREETING = re.compile(
     re.I,
 )
 _CLOSING = re.compile(
-    r"^\s*(thanks?(?: you)?(?: so much| a lot)?|thank you|thx|ty|ok(?:ay)?|cool|great|bye|"
-    r"good ?bye|see you|never ?mind|nvm|lol|yes|no)\b[\s!.,]*$",
+    r"^\s*(?:(?:thanks?(?: you)?(?: so much| a lot)?|thank you|thx|ty|ok(?:ay)?|cool|great|"
+    r"perfect|bye|good ?bye|see you|cheers|never ?mind|nvm|lol|yes|no|that's all)\b[\s!.,]*)+$",
     re.I,
 )
+
+
+def is_closing(text: str) -> bool:
+    """Whether the message only thanks, agrees or says goodbye ("ok thanks, bye")."""
+    return bool(_CLOSING.match(text))
+
+
 _REFINE = re.compile(
     r"^\s*(?:only|just|cheaper|less expensive|more expensive|something cheaper|show (?:me )?"
     r"(?:more|cheaper|only)|what about|any in|in (?:black|white|red|blue)|under|below|"

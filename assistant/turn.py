@@ -23,6 +23,7 @@ from assistant.errors import AssistantError, ModelError, ModelUnavailable, Ungro
 from assistant.extract import MIN_WAIT, IntentExtractor
 from assistant.grounding import Evidence, check, check_sentence
 from assistant.intent import Intent, IntentName
+from assistant.parser import is_closing
 from assistant.reply import (
     Draft,
     Event,
@@ -69,8 +70,9 @@ _ATTRIBUTE_WORDS = {
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
 _OFF_TASK = re.compile(
-    r"\b(sorry|cannot|can't|unable|as an ai|i'm not able|apolog\w*|customer|list|sentence|"
-    r"shown|removed|prompt|instruction\w*)\b",
+    r"\b(sorry|cannot|can't|couldn't|could not|unable|unfortunately|no|not|none|don't|"
+    r"doesn't|as an ai|i'm not able|apolog\w*|customer|list|sentence|shown|removed|prompt|"
+    r"instruction\w*|happy to (?:order|buy|get|book|deliver))\b",
     re.I,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!])\s")
@@ -104,8 +106,9 @@ _EMPTY: dict[str, object] = {"attributes": {}, "brands": [], "price_min": None, 
 
 
 def _matching(hits: list[Hit], query: str) -> list[bool]:
-    """Which hits contain at least half of the query's words (or their synonyms); all do when
-    there is no query. "netflix gift cards" is not matched by a memory card."""
+    """Which hits contain most of the query's words (or their synonyms); all do when there is no
+    query. "netflix gift cards" is not matched by a memory card, "order pizza" not by a cable
+    that mentions ordering."""
     words = set(tokenize(query))
     if not words:
         return [True] * len(hits)
@@ -113,7 +116,7 @@ def _matching(hits: list[Hit], query: str) -> list[bool]:
     def covered(terms: set[str]) -> int:
         return sum(1 for w in words if w in terms or terms & set(SYNONYMS.get(w, ())))
 
-    return [2 * covered(set(h.matched_terms)) >= len(words) for h in hits]
+    return [2 * covered(set(h.matched_terms)) > len(words) for h in hits]
 
 
 def _search_args(f: ActiveFilters, limit: int) -> dict[str, object]:
@@ -188,6 +191,10 @@ class Assistant:
         temperature: Sampling temperature of the model's sentence.
         budget: Seconds a turn may wait for the model in all; when they are spent the turn
             goes on without it (parser intent, template sentence). None waits per call only.
+        min_relevance: When the best re-ranker score of a search is below this, the products
+            share words with the request but none is relevant ("shoes" -> a flash "hot shoe"
+            adapter): they are shown as alternatives, and the reply says the catalog may not
+            carry it.
     """
 
     def __init__(
@@ -200,10 +207,12 @@ class Assistant:
         show: int = 5,
         temperature: float = 0.0,
         budget: float | None = None,
+        min_relevance: float = 0.35,
     ) -> None:
         self.tools, self.extractor, self.store, self.writer = tools, extractor, store, writer
         self.service: ServiceDesk = service or NoServiceDesk()
         self.show, self.temperature, self.budget = show, temperature, budget
+        self.min_relevance = min_relevance
         self._reply_prompt = _prompt("reply_system.md")
         self._reply_examples = json.loads(_prompt("reply_examples.json"))
 
@@ -375,7 +384,7 @@ class Assistant:
         if name is IntentName.GREETING:
             return Draft(intro=_GREETING)
         if name is IntentName.OTHER:
-            return Draft(intro=_HELP)
+            return Draft(intro=_WELCOME if is_closing(text) else _HELP)
         yield Status("service", "Checking with the store")
         return self.service.handle(intent, state, text)
 
@@ -397,6 +406,8 @@ class Assistant:
         for dropped in _RELAXATIONS:
             if any(_matching(hits, relaxed.query)) or not any(getattr(relaxed, f) for f in dropped):
                 continue
+            if "price_max" in dropped and any(h.matched_terms for h in hits):
+                break  # within the price, near matches are better alternatives than dearer ones
             # Nothing passes the filters: relax the oldest kinds of filter first, and mark what
             # is shown as alternatives.
             yield Status("search", "Nothing matches those filters; looking for alternatives")
@@ -408,7 +419,10 @@ class Assistant:
             intro = f"Nothing in the catalog matches {wanted}."
             return Draft(intro=intro, passages=passages, tools_called=tools_called, shown=[])
         matched = _matching(hits, relaxed.query)
-        if relaxed is not filters:
+        best = max((h.extra_scores.get("rerank_score", 1.0) for h in hits), default=1.0)
+        if best < self.min_relevance:  # words match, but the re-ranker finds nothing relevant
+            matched = [False] * len(hits)
+        if relaxed is not filters or (not any(matched) and _describe(filters)):
             picked = hits
             loose = _describe(relaxed)
             intro = (
@@ -554,7 +568,7 @@ def unusable(sentence: str, text: str, draft: Draft) -> str | None:
     if not 8 <= len(sentence) <= 200:
         return "the sentence is empty or too long"
     if "?" in sentence or _OFF_TASK.search(sentence):
-        return "the sentence asks, apologises or talks about its instructions"
+        return "the sentence asks, denies, apologises, offers to act or talks about its prompt"
     if set(re.findall(r"\d+", sentence)) - set(re.findall(r"\d+", text)):
         return "the sentence names numbers (model numbers and counts are the list's job)"
     topic = set(tokenize(text)) | {t for c in draft.cards for t in tokenize(c.title)}
@@ -587,6 +601,7 @@ _GREETING = (
     "Hello! I can search our catalog, compare products and answer questions about them. "
     "What are you looking for?"
 )
+_WELCOME = "You're welcome! If you need anything else, just ask."
 _HELP = (
     "I did not understand that. Tell me what you are looking for, for example "
     '"a wireless mouse" or "a black laptop bag", and I will search the catalog.'

@@ -142,4 +142,5 @@ def build_assistant(
         service=build_service(settings, search, sessions),
         temperature=settings.llm_temperature,
         budget=settings.llm_turn_budget,
+        min_relevance=settings.match_min_relevance,
     )

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
             reply sentence); then the turn finishes without it. Keeps p95 turn latency bounded.
         llm_temperature: Sampling temperature of the model's sentences (0 = greedy).
         llm_writes_replies: Let the model write the connecting sentence of product replies.
+        match_min_relevance: A search whose best re-ranker score is below this shows its
+            products as alternatives ("we may not carry it"); chosen on the demo catalog, where
+            relevant top hits score 0.4-0.8 and word-only matches ("shoes" -> "hot shoe
+            adapter") 0.33 and below.
         reranker_model: A re-ranker folder; unset = the model bundled in `ranking/model`.
         reranker_precision: bf16 (default), int8 (dynamic quantisation) or fp32.
         reranker_max_length: Token limit of query + product text for the re-ranker; unset =
@@ -79,6 +83,7 @@ class Settings(BaseSettings):
     llm_turn_budget: float = Field(default=2.5, gt=0)
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
     llm_writes_replies: bool = True
+    match_min_relevance: float = 0.35
     reranker_model: Path | None = None
     reranker_precision: Literal["bf16", "int8", "fp32"] = "bf16"
     reranker_max_length: int | None = Field(default=None, ge=16, le=512)

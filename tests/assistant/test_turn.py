@@ -256,3 +256,35 @@ def test_a_spent_time_budget_skips_the_model_but_not_the_facts(tmp_path: Path) -
     late = bot.respond("s", "is that sony waterproof?")
     assert late.source == "parser" and "budget" in (late.fault or "")
     assert [c.id for c in late.products] == ["s1"]
+
+
+def test_thanks_and_goodbye_get_a_polite_answer_and_no_search(tmp_path: Path) -> None:
+    r = make(tmp_path, fake_model()).respond("s", "ok thanks, bye")
+    assert r.reply.startswith("You're welcome") and not r.tools_called and not r.products
+
+
+def test_a_word_shared_with_an_unrelated_product_is_no_match(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    r = bot.respond("s", "speaker pizza")  # one word of two: not the product asked for
+    assert r.products and all(c.alternative for c in r.products)
+    assert "may not carry it" in r.reply
+
+
+def test_a_match_the_reranker_finds_irrelevant_is_an_alternative(tmp_path: Path) -> None:
+    class Unimpressed(OverlapReranker):
+        def score(self, query: str, texts: list[str]) -> list[float]:  # type: ignore[override]
+            return [0.1] * len(texts)
+
+    index = InMemoryIndex()
+    index.upsert(sample_products())
+    bot = make(tmp_path, fake_model(), index)
+    bot.tools.search.reranker = Unimpressed()
+    r = bot.respond("s", "mouse")
+    assert r.products and all(c.alternative for c in r.products)
+    assert "may not carry it" in r.reply and not r.reply.startswith("Here are some")
+
+
+def test_a_sentence_that_denies_what_is_shown_is_not_used(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model("I couldn't find a single Sony speaker for you."))
+    r = bot.respond("s", "sony speaker")
+    assert r.products and r.fallback and "couldn't" not in r.reply
