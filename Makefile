@@ -35,10 +35,10 @@ $(LLM_STAMP):
 
 llm-install: $(LLM_STAMP)
 
-# Until the web UI lands: the demo catalog, the model server and the chat in this terminal.
+# The web app on the embedded default: ingests the demo catalog if the catalog is empty, starts
+# the model server unless one answers, prints one URL (chat, agent console, catalog admin).
 run: install llm-install
-	$(BIN)/shopassist catalog ingest --demo
-	$(BIN)/shopassist chat --serve-model
+	$(BIN)/shopassist serve
 
 lint: install
 	$(BIN)/ruff check .

@@ -60,6 +60,15 @@ def _register_converse() -> None:
 
 _register_converse()
 
+
+def _register_serve() -> None:
+    from ui.serve_cli import register
+
+    register(app)
+
+
+_register_serve()
+
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the summary on the last line).")]
 
