@@ -156,17 +156,36 @@ class SessionStore:
                 "updated_at = excluded.updated_at",
                 (state.session_id, state.customer_id, state.model_dump_json(), now, now),
             )
-            (n,) = db.execute(
-                "SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?", (state.session_id,)
-            ).fetchone()
-            db.executemany(
-                "INSERT INTO turns (session_id, n, role, text, data, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (state.session_id, n + i, line.role, line.text, _dumps(line.data), now)
-                    for i, line in enumerate(lines, start=1)
-                ],
+            self._append(db, state.session_id, lines, now)
+
+    def append(self, session_id: str, lines: list[TranscriptLine], customer_id: str | None) -> None:
+        """Append transcript lines without a turn (an agent's message): the session's state is
+        left as it is, so a turn running at the same moment loses nothing."""
+        now = time.time()
+        initial = SessionState(session_id=session_id, customer_id=customer_id).model_dump_json()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO sessions (id, customer_id, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "updated_at = excluded.updated_at",
+                (session_id, customer_id, initial, now, now),
             )
+            self._append(db, session_id, lines, now)
+
+    def _append(
+        self, db: sqlite3.Connection, session_id: str, lines: list[TranscriptLine], now: float
+    ) -> None:
+        (n,) = db.execute(
+            "SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        db.executemany(
+            "INSERT INTO turns (session_id, n, role, text, data, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (session_id, n + i, line.role, line.text, _dumps(line.data), now)
+                for i, line in enumerate(lines, start=1)
+            ],
+        )
 
     def transcript(self, session_id: str) -> list[TranscriptLine]:
         """The session's lines, oldest first."""

@@ -521,6 +521,16 @@ class Store:
             )
         return self.handoff(handoff_id)
 
+    def resolve(self, handoff_id: int) -> QueuedHandoff | None:
+        """The agent hands the conversation back: the entry leaves the queue."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE handoffs SET status = 'resolved' WHERE id = ? "
+                "AND status IN ('waiting', 'assigned')",
+                (handoff_id,),
+            )
+        return self.handoff(handoff_id)
+
     # -- seeding -------------------------------------------------------------------------------
 
     def insert(self, customers: Sequence[Customer], orders: Sequence[NewOrder]) -> None:

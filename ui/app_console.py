@@ -108,14 +108,8 @@ def queue_of(assistant: Any) -> QueueSource:
 def append_lines(
     sessions: SessionStore, session_id: str, lines: list[TranscriptLine], customer_id: str | None
 ) -> None:
-    """Append transcript lines to a session without a turn (its state unchanged).
-
-    Only for sessions no turn is running on (taken over by an agent): the state is read and
-    written back around the lines, so a concurrent turn's state change could be lost.
-    """
-    state = sessions.load(session_id, customer_id)
-    state.customer_id = state.customer_id or customer_id
-    sessions.save(state, lines)
+    """Append transcript lines to a session without a turn (its state unchanged)."""
+    sessions.append(session_id, lines, customer_id)
 
 
 @dataclass
@@ -147,7 +141,11 @@ class Console:
         sessions: The conversation store.
         queue: The handoff queue source.
         assign: Called with (ticket, agent) when an agent takes over a queued conversation.
+        resolve: Called with the ticket when the agent hands a queued conversation back.
         agent: The agent's name in the transcript.
+
+    With a store queue, a taken-over conversation is its "assigned" queue entry, so a restart
+    of the app keeps it; without one, the console remembers take-overs in memory.
     """
 
     def __init__(
@@ -156,8 +154,10 @@ class Console:
         queue: QueueSource,
         assign: Callable[[int, str], object] | None = None,
         agent: str = "agent",
+        resolve: Callable[[int], object] | None = None,
     ) -> None:
         self.sessions, self.queue, self.assign, self.agent = sessions, queue, assign, agent
+        self.resolve = resolve
         self._taken: set[str] = set()
         self._lock = threading.Lock()
 
@@ -166,14 +166,19 @@ class Console:
         """The console over an assistant's sessions and its human queue (or `queue`)."""
         store = getattr(getattr(getattr(assistant, "service", None), "tools", None), "store", None)
         assign = getattr(store, "assign", None) if queue is None else None
-        return cls(assistant.store, queue or queue_of(assistant), assign)
+        resolve = getattr(store, "resolve", None) if queue is None else None
+        return cls(assistant.store, queue or queue_of(assistant), assign, resolve=resolve)
 
     # -- take-over -----------------------------------------------------------------------------
 
     def taken(self, session_id: str) -> bool:
         """Whether an agent answers this conversation instead of the assistant."""
         with self._lock:
-            return session_id in self._taken
+            if session_id in self._taken:
+                return True
+        if self.assign is None:
+            return False
+        return any(r.session_id == session_id and r.status == "assigned" for r in self.queue())
 
     def take_over(self, session_id: str) -> None:
         """The agent answers this conversation from now on (and takes its queue entry)."""
@@ -188,6 +193,10 @@ class Console:
         """The assistant answers this conversation again."""
         with self._lock:
             self._taken.discard(session_id)
+        if self.resolve is not None:
+            for row in self.queue():
+                if row.session_id == session_id and row.ticket:
+                    self.resolve(row.ticket)
 
     # -- messages ------------------------------------------------------------------------------
 

@@ -54,3 +54,17 @@ def test_a_failed_write_leaves_nothing_half_done(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         store.save(state, [TranscriptLine("user", "ok"), bad])
     assert store.transcript("s") == [] and store.load("s").shown == []
+
+
+def test_append_adds_lines_and_leaves_the_state_alone(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "c.sqlite3")
+    state = SessionState(session_id="s", customer_id="C001", shown=["a", "b"])
+    store.save(state, [TranscriptLine("user", "hi")])
+    store.append("s", [TranscriptLine("agent", "An agent here.")], "C001")
+    assert store.load("s") == state
+    assert [(t.role, t.text) for t in store.transcript("s")] == [
+        ("user", "hi"),
+        ("agent", "An agent here."),
+    ]
+    store.append("new", [TranscriptLine("agent", "Hello?")], None)
+    assert store.load("new").session_id == "new" and len(store.transcript("new")) == 1

@@ -235,6 +235,12 @@ def test_store_queue_lists_waiting_entries_and_take_over_assigns(tmp_path: Path)
     console.take_over("s9")
     (row,) = console.queue()
     assert row.status == "assigned" and store.queue() == []
+    # A console started afresh (an app restart) still sees the take-over: it is in the store.
+    again = Console(sessions, store_queue(store), store.assign, resolve=store.resolve)
+    assert again.taken("s9") and not again.taken("other")
+    again.hand_back("s9")
+    assert not again.taken("s9") and again.queue() == []
+    assert [e.status for e in store.queue(None)] == ["resolved"]
 
 
 def test_suggestion_of_an_empty_transcript_is_empty() -> None:
