@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -444,15 +445,20 @@ def run_script(
     run = Run(script, number, f"converse-{uuid.uuid4().hex[:12]}")
     signed_in = script.customer or customer
     previous: list[ProductCard] = []
-    for n, turn in enumerate(script.turns, 1):
-        try:
-            result = assistant.respond(run.session_id, turn.user, signed_in)
-        except AssistantError as exc:
-            run.failures.append(Failure(script.name, n, "error", None, str(exc)))
-            break
-        for key, got in check_turn(turn.expect, result, previous):
-            run.failures.append(Failure(script.name, n, key, turn.expect[key], got))
-        previous = result.products
+    # Returns, cancellations and carts a script makes are undone after the run when the
+    # assistant's service desk offers a sandbox: every repeat starts from the same store, and a
+    # script run against a live store changes nothing real.
+    sandbox = getattr(getattr(assistant, "service", None), "sandbox", None) or nullcontext
+    with sandbox():
+        for n, turn in enumerate(script.turns, 1):
+            try:
+                result = assistant.respond(run.session_id, turn.user, signed_in)
+            except AssistantError as exc:
+                run.failures.append(Failure(script.name, n, "error", None, str(exc)))
+                break
+            for key, got in check_turn(turn.expect, result, previous):
+                run.failures.append(Failure(script.name, n, key, turn.expect[key], got))
+            previous = result.products
     run.seconds = time.perf_counter() - started
     return run
 

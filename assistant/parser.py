@@ -150,7 +150,8 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.RETURN_REQUEST,
         re.compile(
-            r"\b(return (?:it|this|that|them|my|the|an?)|want to return|send (?:it|this|them) "
+            r"\b(return (?:it|this|that|them|my|the|an?|order|#?\d)|(?:want|like|need) to return|"
+            r"send (?:it|this|them) "
             r"back|refund|rma|money back|return label|start a return|a return for|"
             r"(?:want|need|get) a replacement|exchange (?:it|this|them|my)|"
             r"arrived (?:damaged|broken|faulty))\b",

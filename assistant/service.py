@@ -29,6 +29,7 @@ pull-up-account, verify-identity, ask-the-oracle, shipping-status. Here:
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from assistant.intent import Intent, IntentName
@@ -149,6 +150,10 @@ class StoreServiceDesk:
         self.tools, self.sessions = tools, sessions
 
     # -- the protocol --------------------------------------------------------------------------
+
+    def sandbox(self) -> AbstractContextManager[None]:
+        """A block whose store writes are undone afterwards (see `Store.sandbox`)."""
+        return self.tools.store.sandbox()
 
     def takes(self, intent: Intent, state: SessionState, text: str) -> bool:
         """Whether the desk takes this turn whatever its intent: the answer to a pending

@@ -521,6 +521,21 @@ class Store:
             )
         return self.handoff(handoff_id)
 
+    @contextmanager
+    def sandbox(self) -> Iterator[None]:
+        """Everything written inside is undone afterwards (conversation scripts that return or
+        cancel run in one, so that repeats start from the same store and nothing real changes).
+        Meant for one script at a time: writes of other sessions meanwhile are undone too."""
+        saved = sqlite3.connect(":memory:")
+        with self._lock:
+            self._db.backup(saved)
+        try:
+            yield
+        finally:
+            with self._lock:
+                saved.backup(self._db)
+            saved.close()
+
     def resolve(self, handoff_id: int) -> QueuedHandoff | None:
         """The agent hands the conversation back: the entry leaves the queue."""
         with self._tx() as db:

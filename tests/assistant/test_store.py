@@ -103,3 +103,14 @@ def test_a_newer_schema_is_refused_and_the_file_uses_wal(tmp_path: Path) -> None
     db.close()
     with pytest.raises(AssistantOperatorError, match="newer|reads up to"):
         Store(path)
+
+
+def test_a_sandbox_undoes_every_write_inside_it(tmp_path: Path) -> None:
+    from tests.assistant.store_fixtures import seeded_store
+
+    store = seeded_store(tmp_path / "store.sqlite3")
+    with store.sandbox():
+        cancelled = store.cancel("C001", "1041")
+        assert cancelled is not None and cancelled.status == "cancelled"
+    order = store.order("C001", "1041")
+    assert order is not None and order.status == "processing"
