@@ -12,18 +12,16 @@ re-check the policy themselves.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any
 
-from langchain_core.messages import ToolMessage
-from langchain_core.tools import BaseTool, InjectedToolArg, StructuredTool
+from langchain_core.tools import InjectedToolArg
 
 from assistant.policy import Condition, ReturnDecision, return_decision
 from assistant.policy_index import PolicyHit, PolicySearch
 from assistant.store import Order, QueuedHandoff, Rma, Store
-from assistant.tools import ToolResult, money
+from assistant.tools import Toolbox, money
 from retrieval.index import ProductIndex
 from retrieval.product import Product
 
@@ -144,7 +142,7 @@ class HandoffTicket:
     position: int
 
 
-class ServiceTools:
+class ServiceTools(Toolbox):
     """The service tools over the store, the catalog (for the cart) and the policy index.
 
     Args:
@@ -167,24 +165,7 @@ class ServiceTools:
             self.search_policies,
             self.handoff,
         )
-        self._tools: dict[str, BaseTool] = {
-            f.__name__: StructuredTool.from_function(
-                f, parse_docstring=True, response_format="content_and_artifact"
-            )
-            for f in functions
-        }
-
-    @property
-    def tools(self) -> list[BaseTool]:
-        """The LangChain tools (their schemas leave out the injected customer)."""
-        return list(self._tools.values())
-
-    def call(self, name: str, args: dict[str, Any]) -> ToolResult:
-        """Invoke a tool by name through LangChain (arguments validated by its schema)."""
-        call = {"type": "tool_call", "name": name, "args": args, "id": uuid.uuid4().hex}
-        message = self._tools[name].invoke(call)
-        assert isinstance(message, ToolMessage)
-        return ToolResult(name, args, str(message.content), message.artifact)
+        super().__init__(functions)
 
     # -- orders --------------------------------------------------------------------------------
 

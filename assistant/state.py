@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.errors import AssistantOperatorError
 from assistant.intent import SortOrder
+from assistant.sqlite import SqliteFile
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -96,7 +93,7 @@ class TranscriptLine:
     created_at: float = 0.0
 
 
-class SessionStore:
+class SessionStore(SqliteFile):
     """Sessions and transcripts in one SQLite file; safe to share between threads.
 
     Args:
@@ -107,43 +104,14 @@ class SessionStore:
     """
 
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise AssistantOperatorError(
-                f"{path} has conversation schema {version}; this version reads up to "
-                f"{SCHEMA_VERSION}: upgrade shopassist or point SHOPASSIST_HOME elsewhere"
-            )
-        with self._tx() as db:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, _SCHEMA, SCHEMA_VERSION, "conversation")
 
     def load(self, session_id: str, customer_id: str | None = None) -> SessionState:
         """The session's state; a new, empty one when the id is unknown."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT state FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-        if row is None:
+        rows = self._read("SELECT state FROM sessions WHERE id = ?", (session_id,))
+        if not rows:
             return SessionState(session_id=session_id, customer_id=customer_id)
-        return SessionState.model_validate_json(row[0])
+        return SessionState.model_validate_json(rows[0][0])
 
     def save(self, state: SessionState, lines: list[TranscriptLine]) -> None:
         """Store the state and append the turn's transcript lines, atomically."""
@@ -189,26 +157,19 @@ class SessionStore:
 
     def transcript(self, session_id: str) -> list[TranscriptLine]:
         """The session's lines, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT role, text, data, created_at FROM turns WHERE session_id = ? ORDER BY n",
-                (session_id,),
-            ).fetchall()
+        rows = self._read(
+            "SELECT role, text, data, created_at FROM turns WHERE session_id = ? ORDER BY n",
+            (session_id,),
+        )
         return [TranscriptLine(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
     def sessions(self, limit: int = 100) -> list[tuple[str, str | None, float]]:
         """(id, customer, last activity) of the most recently active sessions."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, customer_id, updated_at FROM sessions ORDER BY updated_at DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
+        rows = self._read(
+            "SELECT id, customer_id, updated_at FROM sessions ORDER BY updated_at DESC LIMIT ?",
+            (limit,),
+        )
         return [(r[0], r[1], r[2]) for r in rows]
-
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
 
 
 def _dumps(data: dict[str, Any]) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import AssistantOperatorError
+from assistant.sqlite import SqliteFile
 
 SCHEMA_VERSION = 1
 STATUSES = ("processing", "shipped", "delivered", "cancelled", "returned")
@@ -243,7 +242,7 @@ class NewOrder:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Store:
+class Store(SqliteFile):
     """The store database in one SQLite file; safe to share between threads.
 
     Args:
@@ -255,39 +254,8 @@ class Store:
     """
 
     def __init__(self, path: Path | str, clock: Callable[[], datetime] = utcnow) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, _SCHEMA, SCHEMA_VERSION, "store")
         self.path, self.clock = path, clock
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise AssistantOperatorError(
-                f"{path} has store schema {version}; this version reads up to {SCHEMA_VERSION}: "
-                "upgrade shopassist or point SHOPASSIST_HOME elsewhere"
-            )
-        with self._tx() as db:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
 
     def now(self) -> datetime:
         """The store's current time."""
@@ -624,11 +592,6 @@ class Store:
                 "customers",
             ):
                 db.execute(f"DELETE FROM {table}")
-
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
 
 
 _HANDOFF_SELECT = (

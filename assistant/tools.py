@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -91,35 +92,20 @@ def compare(products: list[Product]) -> Comparison:
     return Comparison(products, rows)
 
 
-class CatalogTools:
-    """The product tools over one `ProductSearch`.
+class Toolbox:
+    """LangChain tools made from bound methods, invoked by name with validated arguments.
 
     Args:
-        search: Retrieval + re-ranking.
-        candidates: Hits fetched before a price sort picks the shown ones.
+        functions: Typed methods with docstrings (Google style); each returns
+            `(content, artifact)`.
     """
 
-    def __init__(self, search: ProductSearch, candidates: int = 20) -> None:
-        self.search, self.candidates = search, candidates
+    def __init__(self, functions: Sequence[Callable[..., Any]]) -> None:
         self._tools: dict[str, BaseTool] = {
-            t.name: t
-            for t in (
-                StructuredTool.from_function(
-                    self.search_products,
-                    parse_docstring=True,
-                    response_format="content_and_artifact",
-                ),
-                StructuredTool.from_function(
-                    self.get_product_details,
-                    parse_docstring=True,
-                    response_format="content_and_artifact",
-                ),
-                StructuredTool.from_function(
-                    self.compare_products,
-                    parse_docstring=True,
-                    response_format="content_and_artifact",
-                ),
+            f.__name__: StructuredTool.from_function(
+                f, parse_docstring=True, response_format="content_and_artifact"
             )
+            for f in functions
         }
 
     @property
@@ -133,6 +119,19 @@ class CatalogTools:
         message = self._tools[name].invoke(call)
         assert isinstance(message, ToolMessage)
         return ToolResult(name, args, str(message.content), message.artifact)
+
+
+class CatalogTools(Toolbox):
+    """The product tools over one `ProductSearch`.
+
+    Args:
+        search: Retrieval + re-ranking.
+        candidates: Hits fetched before a price sort picks the shown ones.
+    """
+
+    def __init__(self, search: ProductSearch, candidates: int = 20) -> None:
+        self.search, self.candidates = search, candidates
+        super().__init__((self.search_products, self.get_product_details, self.compare_products))
 
     def search_products(
         self,

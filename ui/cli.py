@@ -333,12 +333,8 @@ def llm_serve(
 
     settings = _settings()
     chosen = port or settings.llm_port
-    root = Path(__file__).resolve().parents[1]
-    settings.home.mkdir(parents=True, exist_ok=True)
     try:
-        proc = llm_server.start(
-            settings.home, root, chosen, settings.llm_model, served_name=settings.llm_served_name
-        )
+        proc = llm_server.start_configured(settings, chosen)
     except AssistantError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -401,14 +397,7 @@ def chat(
     with _errors():
         if serve_model and not llm_server.answers(settings.model_url):
             typer.echo("starting the model server (the first start converts the model)...")
-            settings.home.mkdir(parents=True, exist_ok=True)
-            proc = llm_server.start(
-                settings.home,
-                Path(__file__).resolve().parents[1],
-                settings.llm_port,
-                settings.llm_model,
-                served_name=settings.llm_served_name,
-            )
+            proc = llm_server.start_configured(settings)
         try:
             _chat(build_assistant(settings), settings, session_id, once, customer, as_json)
         finally:

@@ -108,14 +108,7 @@ def register(app: typer.Typer) -> None:
                         "it (the first start converts the model)...",
                         err=True,
                     )
-                    settings.home.mkdir(parents=True, exist_ok=True)
-                    proc = llm_server.start(
-                        settings.home,
-                        Path(__file__).resolve().parents[1],
-                        settings.llm_port,
-                        settings.llm_model,
-                        served_name=settings.llm_served_name,
-                    )
+                    proc = llm_server.start_configured(settings)
                 else:
                     typer.echo(
                         f"warning: the model server at {settings.model_url} does not answer; "

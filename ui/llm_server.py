@@ -17,8 +17,10 @@ import urllib.request
 from pathlib import Path
 
 from assistant.errors import AssistantOperatorError
+from ui.settings import Settings
 
 DEFAULT_MODEL_DIR = "models/smollm2-135m-instruct"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # where `.venv-llm` is
 
 _CONVERT = r"""
 import importlib.util, pathlib, sys
@@ -151,6 +153,18 @@ def start(
         stop(proc)
         raise
     return proc
+
+
+def start_configured(settings: Settings, port: int | None = None) -> subprocess.Popen[bytes]:
+    """`start` with the configured home, model, port and served name."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return start(
+        settings.home,
+        PROJECT_ROOT,
+        port or settings.llm_port,
+        settings.llm_model,
+        served_name=settings.llm_served_name,
+    )
 
 
 def stop(proc: subprocess.Popen[bytes], grace: float = 20) -> None:

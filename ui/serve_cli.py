@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from assistant.errors import AssistantError
 from retrieval.errors import CatalogError
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def register(app: typer.Typer) -> None:
@@ -51,14 +48,7 @@ def serve(
             search.index.ingest(load_demo())
         if serve_model and not llm_server.answers(settings.model_url):
             typer.echo("starting the model server (the first start converts the model)...")
-            settings.home.mkdir(parents=True, exist_ok=True)
-            proc = llm_server.start(
-                settings.home,
-                ROOT,
-                settings.llm_port,
-                settings.llm_model,
-                served_name=settings.llm_served_name,
-            )
+            proc = llm_server.start_configured(settings)
         web = build_app(build_assistant(settings, search=search))
         url = launch(web, port, host)
     except (AssistantError, CatalogError) as exc:
