@@ -9,7 +9,7 @@ LLM_STAMP := $(LLM_VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install llm-install run test lint typecheck unit bench bench-llm clean
+.PHONY: install llm-install run test lint typecheck unit bench bench-llm train-llm clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -64,6 +64,10 @@ bench: install
 bench-llm: install llm-install
 	$(BIN)/python bench/intents.py
 	$(BIN)/python bench/turn_latency.py
+
+# The LoRA adapter of the instruction model (about 25 minutes on 2 cores; see issue 8).
+train-llm: install llm-install
+	$(BIN)/shopassist train llm --out assistant/lora --rank 16 --epochs 0.75
 
 clean:
 	rm -rf $(VENV) $(LLM_VENV) .shopassist .shopassist-test .pytest_cache .mypy_cache .ruff_cache

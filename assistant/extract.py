@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from assistant.chat_model import ChatModel, Message
 from assistant.errors import ExtractionFailed, ModelError, ModelUnavailable
 from assistant.intent import Intent, IntentName
+from assistant.llm_data import intent_messages
 from assistant.parser import MessageParser
 
 log = logging.getLogger(__name__)
@@ -134,10 +135,21 @@ class IntentExtractor:
         parser: The deterministic parser (with the catalog's brands).
         model: The chat model; None extracts with the parser alone.
         attempts: Completions tried before giving up on the model (1 + re-asks).
+        prompt_style: "few_shot" (the base model: system prompt and examples) or "short" (the
+            LoRA-tuned model: a one-line system prompt and the message, `llm_data.intent_messages`).
     """
 
-    def __init__(self, parser: MessageParser, model: ChatModel | None, attempts: int = 2):
+    def __init__(
+        self,
+        parser: MessageParser,
+        model: ChatModel | None,
+        attempts: int = 2,
+        prompt_style: str = "few_shot",
+    ):
+        if prompt_style not in ("few_shot", "short"):
+            raise ValueError(f"unknown prompt style {prompt_style!r}: few_shot or short")
         self.parser, self.model, self.attempts = parser, model, attempts
+        self.prompt_style = prompt_style
         self._schema = Intent.model_json_schema()
 
     def propose(self, text: str, deadline: float | None = None) -> Intent:
@@ -153,7 +165,9 @@ class IntentExtractor:
         """
         if self.model is None:
             raise ExtractionFailed("no model configured", 0, None)
-        messages = build_messages(text)
+        messages = (
+            build_messages(text) if self.prompt_style == "few_shot" else intent_messages(text)
+        )
         last = ""
         for _ in range(self.attempts):
             timeout = None

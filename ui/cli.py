@@ -30,6 +30,9 @@ def _register_training() -> None:
     from ui.train_cli import eval_pairs, train_app
 
     app.add_typer(train_app, name="train")
+    from ui.train_llm import register as register_train_llm
+
+    register_train_llm(train_app)
 
     @eval_app.command("pairs")
     def _eval_pairs(

@@ -20,6 +20,7 @@ from assistant.errors import AssistantOperatorError
 from ui.settings import Settings
 
 DEFAULT_MODEL_DIR = "models/smollm2-135m-instruct"
+LORA_NAME = "shopassist-lora"  # the served name of the LoRA adapter (`start(..., lora=...)`)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # where `.venv-llm` is
 
 _CONVERT = r"""
@@ -73,9 +74,17 @@ def ensure_default_model(home: Path, python: Path) -> Path:
 
 
 def server_command(
-    python: Path, model: str, port: int, served_name: str, gpu: bool = False
+    python: Path,
+    model: str,
+    port: int,
+    served_name: str,
+    gpu: bool = False,
+    lora: Path | None = None,
+    lora_name: str = LORA_NAME,
+    max_lora_rank: int = 16,
 ) -> list[str]:
-    """The vLLM OpenAI-server command line (CPU flags when there is no GPU)."""
+    """The vLLM OpenAI-server command line (CPU flags when there is no GPU); with `lora`, the
+    adapter folder is served beside the base model as `lora_name`."""
     cmd = [
         str(python),
         "-m",
@@ -96,6 +105,9 @@ def server_command(
     ]
     if not gpu:
         cmd += ["--enforce-eager", "--dtype", "bfloat16", "--kv-cache-memory-bytes", "256M"]
+    if lora is not None:
+        cmd += ["--enable-lora", "--max-lora-rank", str(max_lora_rank)]
+        cmd += ["--lora-modules", f"{lora_name}={lora}"]
     return cmd
 
 
@@ -134,14 +146,17 @@ def start(
     model: str | None = None,
     log_path: Path | None = None,
     served_name: str = "shopassist-llm",
+    lora: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start the server in the background and wait until it answers; returns the process."""
+    """Start the server in the background and wait until it answers; returns the process.
+    With `lora` (an adapter folder such as `assistant/lora`), the adapter is also served, as
+    `LORA_NAME`."""
     python = llm_python(project_root)
     model_path = model or str(ensure_default_model(home, python))
     log = open(log_path or home / "llm-server.log", "ab")  # noqa: SIM115 (lives with the server)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
     proc = subprocess.Popen(
-        server_command(python, model_path, port, served_name),
+        server_command(python, model_path, port, served_name, lora=lora),
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

@@ -1,0 +1,904 @@
+"""Training data for the LoRA-tuned model: intents and connecting sentences, labelled by
+construction.
+
+Product words are real customer wording (Home Depot search terms, the Icecat judgment queries,
+the demo catalog's categories); templates wrap them with prices, ranges, brands (the demo
+catalog's), colours, sizes, ordinals, order numbers, refinements and service requests. Each
+template knows the `Intent` it encodes, so every label is exact. Messages of the evaluation set
+(`tests/data/intent_set.jsonl`) are excluded, and so are product phrases whose words equal the
+words of one of its gold queries.
+
+The tuned model sees a short prompt (`intent_messages`, `reply_messages`): a one-line system
+prompt and the message, no few-shot examples (those are what the base model copies). Its intent
+target is compact JSON with only the non-default fields (`intent_target`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import re
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from assistant.chat_model import Message
+from assistant.intent import Intent
+from retrieval.product import Product
+
+# Words a query label never holds (the parser's filler); a phrase containing one is skipped, so
+# that the label's words are exactly the phrase's words.
+_STOP = {"a", "an", "the", "for", "with", "and", "of", "to", "in", "on", "or", "by", "at"}
+_FILLER = set(
+    "i im me my we us our you your some any all please pls looking look want wanna need would "
+    "like buy get find show search sell offer do does did have has had got can could will is "
+    "are was were am be it its they them one that this from about than so also cheap good best "
+    "new something anything stock price prices priced dollar dollars bucks usd euro euros hi "
+    "hello hey thanks thank what which where when how much many there here tell know let more "
+    "less compare comparison vs versus difference between better sort sorted only just cheaper "
+    "under over below above instead same but else ones these those order cart basket return "
+    "refund cancel human agent policy shipping warranty first second third last".split()
+)
+COLOURS = ("black", "white", "red", "blue", "green", "grey", "silver", "gold", "pink", "purple")
+_ALL_COLOURS = set(COLOURS) | {"gray", "yellow", "orange", "brown", "beige", "rose"}
+_UNIT = re.compile(r"\d\s*(gb|tb|mb|inch|in\b|\")|\$|%|\binch", re.I)
+_PHRASE_TOKEN = re.compile(r"[a-z0-9][a-z0-9./-]*")
+PRICES = (10, 15, 20, 25, 30, 35, 40, 50, 60, 75, 80, 100, 120, 150, 200, 250, 300, 500, 800)
+_ORDINAL_WORDS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
+_ORDINAL_SHORT = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", 6: "6th"}
+
+
+@dataclass(frozen=True)
+class Example:
+    """One supervised example.
+
+    Attributes:
+        kind: "intent" or "reply".
+        group: The template and phrase it came from; the validation split holds out whole groups.
+        messages: The prompt (system and user message).
+        target: What the model should answer.
+        text: The customer's message.
+    """
+
+    kind: str
+    group: str
+    messages: tuple[Message, ...]
+    target: str
+    text: str
+
+
+def _prompt(name: str) -> str:
+    return (resources.files("assistant") / "prompts" / name).read_text(encoding="utf-8").strip()
+
+
+def intent_messages(text: str) -> list[Message]:
+    """The tuned model's intent prompt: a one-line system prompt and the message."""
+    return [Message("system", _prompt("intent_short.md")), Message("user", text)]
+
+
+def reply_messages(customer: str, titles: Sequence[str]) -> list[Message]:
+    """The tuned model's prompt for the sentence that introduces a product list."""
+    listing = "\n".join(f"- {t}" for t in titles)
+    return [
+        Message("system", _prompt("reply_short.md")),
+        Message("user", f"Customer: {customer}\nProducts:\n{listing}"),
+    ]
+
+
+def intent_target(intent: Intent) -> str:
+    """Compact JSON of the intent's non-default fields (the intent name always first)."""
+    data: dict[str, Any] = {"intent": intent.intent.value}
+    for key, value in intent.model_dump(exclude_defaults=True).items():
+        if key == "intent":
+            continue
+        if isinstance(value, Decimal):
+            value = int(value) if value == value.to_integral_value() else float(value)
+        data[key] = value
+    return json.dumps(data, separators=(",", ":"))
+
+
+def normalise(text: str) -> str:
+    """Lower-case word tokens: two messages with the same form are near duplicates."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def clean_phrase(raw: str, brands: Iterable[str]) -> str | None:
+    """The product words of a search term when it can be a query label as is, else None.
+
+    A phrase is kept when its words are plain product words: no filler, colour, size, capacity,
+    price or catalog brand (those are slots a template adds with a known label); `for`, `with`
+    and the like are dropped, as the labels drop them.
+    """
+    text = " ".join(raw.lower().split())
+    if not text or not text.isascii() or _UNIT.search(text):
+        return None
+    tokens = text.split()
+    if not 1 <= len(tokens) <= 5 or not all(_PHRASE_TOKEN.fullmatch(t) for t in tokens):
+        return None
+    if any(t in _FILLER or t in _ALL_COLOURS for t in tokens):
+        return None
+    lowered = f" {text} "
+    if any(f" {b.lower()} " in lowered for b in brands if b):
+        return None
+    words = [t for t in tokens if t not in _STOP]
+    if not words or tokens[0] in _STOP or tokens[-1] in _STOP or not re.search("[a-z]", text):
+        return None
+    return text
+
+
+def _query(phrase: str) -> str:
+    return " ".join(t for t in phrase.split() if t not in _STOP)
+
+
+def _price(rng: random.Random) -> int:
+    return rng.choice(PRICES)
+
+
+def _money(rng: random.Random, p: int) -> str:
+    return rng.choice([f"${p}", f"{p}", f"{p} dollars", f"${p}", f"{p} bucks"])
+
+
+def _price_clause(rng: random.Random) -> tuple[str, dict[str, Any]]:
+    kind = rng.random()
+    if kind < 0.55:
+        p = _price(rng)
+        word = rng.choice(["under", "below", "less than", "no more than", "up to", "max"])
+        return f"{word} {_money(rng, p)}", {"price_max": p}
+    if kind < 0.75:
+        p = _price(rng)
+        word = rng.choice(["over", "above", "more than", "at least"])
+        return f"{word} {_money(rng, p)}", {"price_min": p}
+    a, b = sorted(rng.sample(PRICES, 2))
+    form = rng.choice(
+        ["between {a} and {b}", "between ${a} and ${b}", "from {a} to {b} dollars", "${a}-${b}"]
+    )
+    return form.format(a=a, b=b), {"price_min": a, "price_max": b}
+
+
+def _ref(rng: random.Random, n: int) -> str:
+    if n == -1:
+        return rng.choice(["the last one", "the last", "the final one"])
+    return rng.choice(
+        [
+            f"the {_ORDINAL_WORDS[n]} one",
+            f"the {_ORDINAL_WORDS[n]}",
+            f"the {_ORDINAL_SHORT[n]} one",
+            f"the {_ORDINAL_SHORT[n]}",
+            f"number {n}",
+            f"#{n}",
+            f"option {n}",
+            f"item {n}",
+        ]
+    )
+
+
+def _brand_text(rng: random.Random, brand: str) -> str:
+    return brand if rng.random() < 0.6 else brand.lower()
+
+
+def _order_id(rng: random.Random) -> str:
+    if rng.random() < 0.6:
+        return str(rng.randint(1000, 99_999_999))
+    letters = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.choice([1, 1, 2])))
+    return f"{letters}-{rng.randint(100, 99_999)}"
+
+
+_SEARCH_WRAPS = (
+    "{q}",
+    "{q}",
+    "I need {q}",
+    "i need a {q}",
+    "I'm looking for {q}",
+    "looking for a {q}",
+    "do you have {q}?",
+    "do you sell {q}",
+    "show me {q}",
+    "any {q}?",
+    "can you find me a {q}",
+    "I want to buy {q}",
+    "where can I find {q}?",
+    "need {q}",
+    "got any {q}?",
+    "searching for {q}",
+    "I'd like a {q}",
+    "{q} please",
+    "hi, I need {q}",
+    "do you carry {q}?",
+)
+_STORAGE = ("usb stick", "flash drive", "memory card", "ssd", "sd card", "usb drive", "hard disk")
+_SCREENS = ("monitor", "tv", "laptop", "tablet", "projector screen", "display", "notebook")
+_ADJECTIVES = (
+    "wireless",
+    "bluetooth",
+    "usb",
+    "portable",
+    "rechargeable",
+    "gaming",
+    "waterproof",
+    "ergonomic",
+    "compact",
+    "mechanical",
+    "outdoor",
+    "foldable",
+)
+_NOUNS = ("mouse", "keyboard", "speaker", "headset", "printer", "laptop", "monitor", "charger")
+_QUESTIONS = (
+    "is {r} in stock?",
+    "how much is {r}?",
+    "tell me about {r}",
+    "does {r} have bluetooth?",
+    "does {r} have a warranty?",
+    "what are the specs of {r}?",
+    "is {r} compatible with windows?",
+    "how heavy is {r}?",
+    "what colours does {r} come in?",
+    "more details on {r} please",
+    "{r}",
+    "is {r} any good?",
+    "does {r} come with a cable?",
+    "how big is {r}?",
+    "what is the battery life of {r}?",
+    "can you tell me more about {r}",
+    "is {r} wireless?",
+)
+
+
+class _Builder:
+    """Draws intent examples for one seed from the phrase and brand pools."""
+
+    def __init__(self, rng: random.Random, phrases: Sequence[tuple[str, str]], brands: list[str]):
+        self.rng, self.phrases, self.brands = rng, phrases, brands
+
+    def phrase(self) -> tuple[str, str]:
+        return self.rng.choice(self.phrases)
+
+    def brand(self) -> str:
+        return self.rng.choice(self.brands)
+
+    def search(self) -> tuple[str, str, dict[str, Any]]:
+        rng = self.rng
+        source, phrase = self.phrase()
+        label: dict[str, Any] = {"intent": "search", "query": _query(phrase)}
+        front, back = "", ""
+        roll = rng.random()
+        if roll < 0.12:
+            n = rng.choice([16, 32, 64, 128, 256, 512]) if rng.random() < 0.8 else 1
+            unit = "GB" if n > 1 else "TB"
+            thing = rng.choice(_STORAGE)
+            phrase, label["query"] = thing, thing
+            size = rng.choice([f"{n}{unit}", f"{n} {unit}", f"{n}{unit.lower()}"])
+            front, label["attributes"] = f"{size} ", {"capacity": f"{n} {unit}"}
+            source = "capacity"
+        elif roll < 0.22:
+            inches = rng.choice(["13", "14", "15.6", "17", "24", "27", "32", "43", "55", "65"])
+            thing = rng.choice(_SCREENS)
+            phrase, label["query"] = thing, thing
+            front = rng.choice([f"{inches} inch ", f"{inches}-inch ", f'{inches}" '])
+            label["attributes"] = {"screen_size": f"{inches} inch"}
+            source = "screen"
+        if rng.random() < 0.3:
+            brand = self.brand()
+            front = f"{_brand_text(rng, brand)} {front}"
+            label["brands"] = [brand]
+        if rng.random() < 0.14 and "attributes" not in label:
+            colour = rng.choice(COLOURS)
+            if rng.random() < 0.5:
+                front = f"{front}{colour} "
+            else:
+                back = f" in {colour}"
+            label["attributes"] = {"colour": colour}
+        if rng.random() < 0.35:
+            clause, prices = _price_clause(rng)
+            back, label = f"{back} {clause}", {**label, **prices}
+        elif rng.random() < 0.1:
+            if rng.random() < 0.5:
+                front = f"{rng.choice(['cheapest', 'the cheapest'])} {front}"
+                label["sort"] = "price_asc"
+            else:
+                front = f"{rng.choice(['most expensive', 'the priciest'])} {front}"
+                label["sort"] = "price_desc"
+        wrap = rng.choice(_SEARCH_WRAPS)
+        text = wrap.replace("{q}", f"{front}{phrase}{back}")
+        return text, f"search:{source}:{phrase}", label
+
+    def refine(self) -> tuple[str, str, dict[str, Any]]:
+        rng = self.rng
+        b, b2 = rng.sample(self.brands, 2)
+        p = _price(rng)
+        a, c = sorted(rng.sample(PRICES, 2))
+        colour = rng.choice(COLOURS)
+        adj = rng.choice(_ADJECTIVES)
+        n = rng.choice([32, 64, 128, 256])
+        bt, bt2 = _brand_text(rng, b), _brand_text(rng, b2)
+        options: list[tuple[str, str, dict[str, Any]]] = [
+            (rng.choice(["cheaper", "anything cheaper?", "cheaper ones please"]), "cheaper", {}),
+            (rng.choice(["something less expensive", "more expensive ones"]), "pricier", {}),
+            (rng.choice([f"only {bt}", f"just {bt}", f"{bt} only"]), "only-brand", {"brands": [b]}),
+            (
+                rng.choice([f"what about {bt}?", f"how about {bt} instead"]),
+                "about",
+                {"brands": [b]},
+            ),
+            (f"only {bt} or {bt2}", "two-brands", {"brands": [b, b2]}),
+            (f"narrow it down to {bt}", "narrow", {"brands": [b]}),
+            (
+                rng.choice([f"under {p}", f"what about under ${p}?", f"make it under {p}"]),
+                "max",
+                {"price_max": p},
+            ),
+            (rng.choice([f"over {p} only", f"above ${p} please"]), "min", {"price_min": p}),
+            (f"between {a} and {c}", "range", {"price_min": a, "price_max": c}),
+            (
+                rng.choice(
+                    [
+                        f"in {colour}",
+                        f"any in {colour}?",
+                        f"do you have these in {colour}?",
+                        f"only {colour} ones",
+                        f"the same but in {colour}",
+                    ]
+                ),
+                "colour",
+                {"attributes": {"colour": colour}},
+            ),
+            (
+                rng.choice([f"only the {n}GB ones", f"same but {n}GB", f"what about {n} GB?"]),
+                "capacity",
+                {"attributes": {"capacity": f"{n} GB"}},
+            ),
+            (
+                rng.choice(
+                    [
+                        "sort by price",
+                        "cheapest first please",
+                        "lowest price first",
+                        "price low to high",
+                    ]
+                ),
+                "asc",
+                {"sort": "price_asc"},
+            ),
+            (
+                rng.choice(
+                    ["sort by price, highest first", "most expensive first", "price high to low"]
+                ),
+                "desc",
+                {"sort": "price_desc"},
+            ),
+            (
+                rng.choice([f"only {adj} ones", f"any {adj} ones?", f"just the {adj} ones"]),
+                "adjective",
+                {"query": adj},
+            ),
+            (f"only {adj} ones under {p}", "adjective-max", {"query": adj, "price_max": p}),
+            (f"just the {bt} {rng.choice(_NOUNS)}s", "brand-noun", {"brands": [b]}),
+        ]
+        text, name, label = rng.choice(options)
+        if name == "brand-noun":
+            label = {**label, "query": text.rsplit(" ", 1)[1]}
+        return text, f"refine:{name}", {"intent": "refine", **label}
+
+    def product_question(self) -> tuple[str, str, dict[str, Any]]:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.75:
+            n = rng.choice([1, 2, 3, 4, 5, 6, -1])
+            template = rng.choice(_QUESTIONS)
+            return (
+                template.format(r=_ref(rng, n)),
+                f"pq:{template}",
+                {
+                    "intent": "product_question",
+                    "refs": [n],
+                },
+            )
+        b = self.brand()
+        if roll < 0.9:
+            noun = rng.choice(_NOUNS)
+            text = rng.choice(
+                [
+                    f"how heavy is the {{b}} {noun}?",
+                    f"does the {{b}} {noun} have usb?",
+                    f"is the {{b}} {noun} any good?",
+                ]
+            ).format(b=_brand_text(rng, b))
+            return (
+                text,
+                "pq:brand-noun",
+                {
+                    "intent": "product_question",
+                    "query": noun,
+                    "brands": [b],
+                },
+            )
+        text = f"is the {_brand_text(rng, b)} one {rng.choice(_ADJECTIVES)}?"
+        return text, "pq:brand-one", {"intent": "product_question", "brands": [b]}
+
+    def compare(self) -> tuple[str, str, dict[str, Any]]:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.6:
+            x, y = sorted(rng.sample([1, 2, 3, 4, 5], 2))
+            if rng.random() < 0.2:
+                y = -1
+            rx, ry = _ref(rng, x), _ref(rng, y)
+            form = rng.choice(
+                [
+                    "compare {x} and {y}",
+                    "which is better, {x} or {y}?",
+                    "{x} vs {y}",
+                    "what's the difference between {x} and {y}?",
+                    "how does {x} compare to {y}?",
+                    "compare {x} with {y}",
+                ]
+            )
+            return form.format(x=rx, y=ry), f"compare:{form}", {"intent": "compare", "refs": [x, y]}
+        if roll < 0.7:
+            k = rng.choice([2, 3])
+            word = {2: "two", 3: "three"}[k]
+            return (
+                f"compare the first {word}",
+                "compare:first-n",
+                {
+                    "intent": "compare",
+                    "refs": list(range(1, k + 1)),
+                },
+            )
+        if roll < 0.85:
+            (_, p1), (_, p2) = self.phrase(), self.phrase()
+            form = rng.choice(["{a} vs {b}", "{a} or {b}, which is better?", "compare {a} and {b}"])
+            return (
+                form.format(a=p1, b=p2),
+                f"compare:phrases:{p1}",
+                {
+                    "intent": "compare",
+                    "query": f"{_query(p1)} {_query(p2)}",
+                },
+            )
+        b1, b2 = rng.sample(self.brands, 2)
+        noun = rng.choice(_NOUNS) + "s"
+        form = rng.choice(["compare {a} and {b} {n}", "{a} vs {b} {n}"])
+        text = form.format(a=_brand_text(rng, b1), b=_brand_text(rng, b2), n=noun)
+        return text, "compare:brands", {"intent": "compare", "query": noun, "brands": [b1, b2]}
+
+    def add_to_cart(self) -> tuple[str, str, dict[str, Any]]:
+        rng = self.rng
+        if rng.random() < 0.7:
+            n = rng.choice([1, 2, 3, 4, 5, -1])
+            form = rng.choice(
+                [
+                    "add {r} to my cart",
+                    "I'll take {r}",
+                    "put {r} in my basket",
+                    "buy {r}",
+                    "please add {r} to the cart",
+                    "I'll go with {r}, add it to my basket",
+                ]
+            )
+            return (
+                form.format(r=_ref(rng, n)),
+                f"cart:{form}",
+                {"intent": "add_to_cart", "refs": [n]},
+            )
+        if rng.random() < 0.5:
+            text = rng.choice(
+                ["add it to cart", "add that one to my basket please", "add this to my cart"]
+            )
+            return text, "cart:plain", {"intent": "add_to_cart"}
+        b = self.brand()
+        text = f"add the {_brand_text(rng, b)} {rng.choice(_NOUNS)} to my cart"
+        return text, "cart:brand", {"intent": "add_to_cart", "brands": [b]}
+
+    def service(self, intent: str) -> tuple[str, str, dict[str, Any]]:
+        rng = self.rng
+        oid = _order_id(rng)
+        shown = rng.choice([oid, f"#{oid}"])
+        forms = _SERVICE[intent]
+        form = rng.choice(forms)
+        label: dict[str, Any] = {"intent": intent}
+        if "{id}" in form:
+            label["order_id"] = oid
+        _, phrase = self.phrase()
+        return form.format(id=shown, q=phrase), f"{intent}:{form}", label
+
+    def fixed(self, intent: str) -> tuple[str, str, dict[str, Any]]:
+        core = self.rng.choice(_FIXED[intent])
+        text = core
+        if intent not in ("greeting", "other"):
+            text = self.rng.choice(_OPENERS) + core + self.rng.choice(_CLOSERS)
+        return text, f"{intent}:{core}", {"intent": intent}
+
+
+# Politeness around a fixed request; none changes what is asked.
+_OPENERS = ("", "", "", "please ", "hey, ", "hi, ", "excuse me, ", "ok ", "quick question: ")
+_CLOSERS = ("", "", "", " please", " thanks", ", thank you", " now", "!")
+
+
+_SERVICE: dict[str, tuple[str, ...]] = {
+    "order_status": (
+        "where is my order {id}?",
+        "track order {id}",
+        "status of order {id}",
+        "has order {id} shipped?",
+        "when will my order {id} arrive?",
+        "order {id} hasn't arrived",
+        "any update on order number {id}?",
+        "my package hasn't arrived yet",
+        "where's my parcel?",
+        "has my order shipped yet",
+        "tracking number for order {id} please",
+        "I ordered a {q} last week, where is it?",
+        "order no. {id}, where is it?",
+        "check the status of my order {id}",
+    ),
+    "return_request": (
+        "I want to return order {id}",
+        "i'd like to return my {q}",
+        "the {q} arrived broken, I want a refund",
+        "refund for order {id} please",
+        "start a return for order {id}",
+        "can I send it back? order {id}",
+        "I need a replacement, order {id} arrived damaged",
+        "the {q} I got doesn't work, I want my money back",
+        "I want to return the {q}",
+        "return label for order {id}",
+    ),
+    "cancel_order": (
+        "cancel order {id}",
+        "please cancel my order {id}",
+        "I want to cancel my order",
+        "stop order {id} before it ships",
+        "cancel {id} please",
+        "I don't want order {id} anymore",
+        "can you cancel the {q} I ordered?",
+        "I need to cancel order number {id}",
+        "cancel my last order",
+    ),
+}
+_FIXED: dict[str, tuple[str, ...]] = {
+    "view_cart": (
+        "show me my cart",
+        "what is in my basket?",
+        "view my basket",
+        "check my cart",
+        "cart total please",
+        "what did I put in the cart?",
+        "see cart",
+        "open my cart",
+        "show the basket",
+        "what's in the cart right now?",
+        "how much is my basket?",
+        "what have I added?",
+        "view basket",
+        "show cart contents",
+    ),
+    "policy_question": (
+        "what's the return policy?",
+        "how long do deliveries take?",
+        "do you ship to Mexico?",
+        "can I pay with paypal?",
+        "is there a warranty on monitors?",
+        "how many days do I have to send something back?",
+        "is shipping free?",
+        "what are your shipping costs?",
+        "do you price match?",
+        "can I pick up in store?",
+        "what payment options do you have?",
+        "what's your privacy policy?",
+        "do you ship to the UK?",
+        "how long is the return window?",
+        "how much does delivery cost?",
+        "do you deliver on weekends?",
+        "what is the warranty on headphones?",
+        "can I pay by credit card?",
+        "what are the delivery options?",
+    ),
+    "handoff": (
+        "I want to talk to a human",
+        "let me speak to an agent",
+        "connect me to customer support",
+        "can I talk to a real person?",
+        "get me a representative",
+        "human please",
+        "transfer me to someone",
+        "I need to speak with your staff",
+        "this is useless, I want an operator",
+        "put me through to a manager",
+        "agent",
+        "I'd like to chat with support staff",
+        "can someone from customer service help me",
+        "talk to a person",
+        "live agent",
+        "get a human on the line",
+    ),
+    "greeting": (
+        "hello",
+        "hi there",
+        "hey there!",
+        "good afternoon",
+        "good evening",
+        "hi!",
+        "hello team",
+        "hey, how's it going?",
+        "howdy",
+        "greetings",
+        "hi all",
+        "hello!",
+        "hey",
+        "good morning everyone",
+        "hi, how are you doing?",
+        "hello there, how's it going?",
+        "hiya!",
+        "hey folks",
+    ),
+    "other": (
+        "thank you",
+        "ok thanks",
+        "great, bye",
+        "what time is it?",
+        "who are you?",
+        "qwerty",
+        "lol",
+        "tell me a story",
+        "what's the capital of France?",
+        "thanks a lot",
+        "bye",
+        "how's the weather?",
+        "recommend a movie",
+        "are you a robot",
+        "hmm",
+        "yes",
+        "ok cool",
+        "asdf jkl",
+        "what's your name?",
+        "do you like pizza?",
+        "cool",
+        "never mind",
+        "sing me a song",
+        "zzz",
+        "what's 2+2?",
+        "nice",
+    ),
+}
+# How often each intent is drawn (the labelled set is about half searches).
+INTENT_MIX: dict[str, float] = {
+    "search": 0.36,
+    "refine": 0.14,
+    "product_question": 0.1,
+    "compare": 0.07,
+    "add_to_cart": 0.05,
+    "view_cart": 0.03,
+    "order_status": 0.05,
+    "return_request": 0.05,
+    "cancel_order": 0.04,
+    "policy_question": 0.04,
+    "handoff": 0.03,
+    "greeting": 0.02,
+    "other": 0.02,
+}
+
+
+def phrase_pool(
+    sources: dict[str, Iterable[str]], brands: Iterable[str], excluded_queries: set[str]
+) -> list[tuple[str, str]]:
+    """(source, phrase) pairs usable as query labels, without the evaluation set's queries.
+
+    Args:
+        sources: Raw search terms by source name.
+        brands: The catalog's brands (a phrase naming one is skipped).
+        excluded_queries: Normalised gold queries of the evaluation set.
+    """
+    brand_list = list(brands)
+    out: dict[str, str] = {}
+    for source, terms in sources.items():
+        for raw in terms:
+            phrase = clean_phrase(raw, brand_list)
+            if phrase is None or normalise(_query(phrase)) in excluded_queries:
+                continue
+            out.setdefault(phrase, source)
+    return sorted((source, phrase) for phrase, source in out.items())
+
+
+def build_intent_examples(
+    n: int,
+    phrases: Sequence[tuple[str, str]],
+    brands: Sequence[str],
+    excluded_texts: set[str],
+    seed: int = 0,
+) -> list[Example]:
+    """`n` intent examples drawn with `seed`; none whose normalised text is excluded.
+
+    Raises:
+        ValueError: No phrases or fewer than two brands to draw from.
+    """
+    if not phrases or len(brands) < 2:
+        raise ValueError("intent examples need product phrases and at least two brands")
+    rng = random.Random(seed)
+    builder = _Builder(rng, phrases, sorted(brands))
+    draw: dict[str, Callable[[], tuple[str, str, dict[str, Any]]]] = {
+        "search": builder.search,
+        "refine": builder.refine,
+        "product_question": builder.product_question,
+        "compare": builder.compare,
+        "add_to_cart": builder.add_to_cart,
+    }
+    for name in _SERVICE:
+        draw[name] = lambda name=name: builder.service(name)  # type: ignore[misc]
+    for name in _FIXED:
+        draw[name] = lambda name=name: builder.fixed(name)  # type: ignore[misc]
+    names, weights = list(INTENT_MIX), list(INTENT_MIX.values())
+    seen = set(excluded_texts)
+    out: list[Example] = []
+    tries = 0
+    while len(out) < n and tries < n * 20:
+        tries += 1
+        text, group, label = draw[rng.choices(names, weights)[0]]()
+        key = normalise(text)
+        if key in seen:
+            continue
+        seen.add(key)
+        intent = Intent.model_validate(label)
+        out.append(
+            Example("intent", group, tuple(intent_messages(text)), intent_target(intent), text)
+        )
+    return out
+
+
+_REPLY_WRAPS = (
+    "{q}",
+    "I need {q}",
+    "looking for {q}",
+    "do you have {q}?",
+    "show me {q}",
+    "I want to buy {q}",
+)
+_SENTENCES = (
+    "Here are some {q} options for you.",
+    "I found a few {q} options that match your request.",
+    "These {q} picks should suit what you asked for.",
+    "Take a look at these {q} options.",
+    "Here is a selection of {q} products for you.",
+    "These {q} options are worth a look.",
+)
+_BUDGET_SENTENCES = (
+    "These {q} options fit your budget.",
+    "Here are some {q} options within your budget.",
+)
+
+
+def build_reply_examples(
+    n: int, products: Sequence[Product], excluded_texts: set[str], seed: int = 0
+) -> list[Example]:
+    """`n` connecting-sentence examples from the catalog: a request for a category, two to four
+    of its products, and a sentence that passes the grounding checker and `unusable`."""
+    from assistant.grounding import Evidence, check_sentence
+    from assistant.reply import Draft, ProductCard
+    from assistant.turn import unusable
+
+    rng = random.Random(seed)
+    brands = sorted({p.brand for p in products if p.brand})
+    by_category: dict[str, list[Product]] = {}
+    for product in products:
+        phrase = clean_phrase(product.category or "", brands)
+        if phrase and phrase != "other" and not re.search(r"\d", phrase):
+            by_category.setdefault(phrase, []).append(product)
+    categories = sorted(c for c, ps in by_category.items() if len(ps) >= 2)
+    if not categories:
+        raise ValueError("reply examples need catalog categories with two or more products")
+    out: list[Example] = []
+    seen = set(excluded_texts)
+    tries = 0
+    while len(out) < n and tries < n * 20:
+        tries += 1
+        phrase = rng.choice(categories)
+        chosen = rng.sample(by_category[phrase], min(len(by_category[phrase]), rng.randint(2, 4)))
+        request = rng.choice(_REPLY_WRAPS).format(q=phrase)
+        sentences: tuple[str, ...] = _SENTENCES
+        if rng.random() < 0.3:
+            top = max(p.price for p in chosen)
+            budget = next((x for x in PRICES if x >= top), None)
+            if budget is not None:
+                request, sentences = f"{request} under ${budget}", _BUDGET_SENTENCES
+        sentence = rng.choice(sentences).format(q=phrase)
+        titles = [p.title for p in chosen]
+        key = normalise(request + " " + " ".join(titles))
+        if key in seen:
+            continue
+        evidence = Evidence(products=chosen, user_text=request, brands=brands)
+        draft = Draft(intro="", cards=[ProductCard.of(p, "") for p in chosen], evidence=chosen)
+        if check_sentence(sentence, evidence).violations or unusable(sentence, request, draft):
+            continue
+        seen.add(key)
+        out.append(
+            Example(
+                "reply",
+                f"reply:{phrase}",
+                tuple(reply_messages(request, titles)),
+                sentence,
+                request,
+            )
+        )
+    return out
+
+
+def split(examples: Sequence[Example], every: int = 10) -> tuple[list[Example], list[Example]]:
+    """(train, validation): validation holds the groups whose stable hash is 0 modulo `every`."""
+    train: list[Example] = []
+    val: list[Example] = []
+    for ex in examples:
+        (val if zlib.crc32(ex.group.encode()) % every == 0 else train).append(ex)
+    return train, val
+
+
+def read_search_terms(homedepot_zip: Path) -> list[str]:
+    """The distinct Home Depot search terms (`train.csv.zip`, Latin-1), in file order."""
+    with zipfile.ZipFile(homedepot_zip) as zf:
+        raw = zf.read(zf.namelist()[0]).decode("latin-1")
+    return list(dict.fromkeys(r["search_term"].strip() for r in csv.DictReader(io.StringIO(raw))))
+
+
+def read_judgment_queries(judgments_csv: Path) -> list[str]:
+    """The distinct queries of the Icecat judgments CSV (query,docid,rating)."""
+    with judgments_csv.open(encoding="utf-8") as fh:
+        return list(dict.fromkeys(r["query"].strip() for r in csv.DictReader(fh)))
+
+
+def evaluation_exclusions(intent_set: Path) -> tuple[set[str], set[str]]:
+    """(normalised messages, normalised gold queries) of the evaluation set: never trained on."""
+    from assistant.evaluation import read_intent_set
+
+    items = read_intent_set(intent_set)
+    texts = {normalise(i.message) for i in items}
+    queries = {normalise(i.intent.query) for i in items if i.intent.query}
+    return texts, queries
+
+
+@dataclass
+class Dataset:
+    """The examples and what went into them (for the training report).
+
+    Attributes:
+        train: Training examples, shuffled.
+        val: Validation examples (held-out groups).
+        phrases: Usable product phrases by source.
+        excluded_texts: Evaluation messages excluded.
+    """
+
+    train: list[Example]
+    val: list[Example]
+    phrases: dict[str, int]
+    excluded_texts: int
+
+
+def build_dataset(
+    search_terms: Sequence[str],
+    judgment_queries: Sequence[str],
+    products: Sequence[Product],
+    intent_set: Path,
+    n_intent: int = 2400,
+    n_reply: int = 400,
+    seed: int = 0,
+) -> Dataset:
+    """The whole dataset, deterministic for a seed: intent and reply examples, split by group."""
+    texts, queries = evaluation_exclusions(intent_set)
+    counts = Counter(p.brand for p in products if p.brand)
+    brands = sorted(b for b, c in counts.items() if c >= 3)
+    categories = sorted({p.category for p in products if p.category})
+    phrases = phrase_pool(
+        {"homedepot": search_terms, "icecat_judgments": judgment_queries, "catalog": categories},
+        counts,
+        queries,
+    )
+    examples = build_intent_examples(n_intent, phrases, brands, texts, seed)
+    examples += build_reply_examples(n_reply, products, texts, seed)
+    train, val = split(examples)
+    random.Random(seed).shuffle(train)
+    return Dataset(train, val, dict(Counter(s for s, _ in phrases)), len(texts))

@@ -1,0 +1,142 @@
+"""The LoRA training data: deterministic, the evaluation set left out, every label valid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.evaluation import read_intent_set
+from assistant.grounding import Evidence, check_sentence
+from assistant.intent import Intent
+from assistant.llm_data import (
+    Dataset,
+    build_dataset,
+    clean_phrase,
+    intent_target,
+    normalise,
+    split,
+)
+from assistant.reply import Draft, ProductCard
+from assistant.turn import unusable
+from retrieval.icecat import load_demo
+
+INTENT_SET = Path(__file__).parents[1] / "data" / "intent_set.jsonl"
+# Real wording in the shape of the shared data (the files themselves are not in the repository).
+TERMS = [
+    "angle bracket",
+    "led flood bulb for outdoors",
+    "garden hose",
+    "cordless drill",
+    "deck screws",
+    "ceiling fan with light",
+    "black paint",
+    "sharp microwave",
+    "surge protector",
+    "usb electrical outlet",
+]
+QUERIES = ["bluetooth speaker", "usb hub", "laptop bag", "phone charger"]
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return build_dataset(TERMS, QUERIES, load_demo(), INTENT_SET, n_intent=600, n_reply=80)
+
+
+def test_the_same_seed_builds_the_same_data(dataset: Dataset) -> None:
+    again = build_dataset(TERMS, QUERIES, load_demo(), INTENT_SET, n_intent=600, n_reply=80)
+    assert again.train == dataset.train and again.val == dataset.val
+    other = build_dataset(TERMS, QUERIES, load_demo(), INTENT_SET, 600, 80, seed=1)
+    assert other.train != dataset.train
+
+
+def test_no_evaluation_message_is_trained_on(dataset: Dataset) -> None:
+    items = read_intent_set(INTENT_SET)
+    held_out = {normalise(i.message) for i in items}
+    gold_queries = {normalise(i.intent.query) for i in items if i.intent.query}
+    assert len(held_out) > 300
+    for ex in dataset.train + dataset.val:
+        assert normalise(ex.text) not in held_out
+        if ex.kind == "intent" and ex.group.startswith("search:homedepot"):
+            assert normalise(json.loads(ex.target)["query"]) not in gold_queries
+
+
+def test_every_intent_label_validates_and_is_compact(dataset: Dataset) -> None:
+    intents = [ex for ex in dataset.train + dataset.val if ex.kind == "intent"]
+    assert len(intents) > 500
+    for ex in intents:
+        intent = Intent.model_validate_json(ex.target)
+        assert intent_target(intent) == ex.target
+        assert ex.messages[-1].content == ex.text and len(ex.messages) == 2
+    assert {json.loads(ex.target)["intent"] for ex in intents} >= {
+        "search",
+        "refine",
+        "product_question",
+        "compare",
+        "order_status",
+        "return_request",
+        "cancel_order",
+        "add_to_cart",
+    }
+
+
+def test_labels_hold_exactly_what_the_template_wrote(dataset: Dataset) -> None:
+    for ex in dataset.train + dataset.val:
+        if ex.kind != "intent":
+            continue
+        intent = Intent.model_validate_json(ex.target)
+        low = ex.text.lower()
+        for brand in intent.brands:
+            assert brand.lower() in low
+        if intent.order_id:
+            assert intent.order_id.lower() in low
+        for word in intent.query.split():
+            assert word in low
+
+
+def test_reply_targets_pass_the_checkers(dataset: Dataset) -> None:
+    products = {p.title: p for p in load_demo()}
+    brands = sorted({p.brand for p in products.values()})
+    replies = [ex for ex in dataset.train + dataset.val if ex.kind == "reply"]
+    assert len(replies) >= 60
+    for ex in replies:
+        listing = ex.messages[-1].content.split("Products:\n", 1)[1]
+        shown = [products[line[2:]] for line in listing.splitlines()]
+        evidence = Evidence(products=shown, user_text=ex.text, brands=brands)
+        assert not check_sentence(ex.target, evidence).violations, ex.target
+        draft = Draft(intro="", cards=[ProductCard.of(p, "") for p in shown], evidence=shown)
+        assert unusable(ex.target, ex.text, draft) is None, ex.target
+
+
+def test_phrases_with_slots_or_filler_are_not_query_labels() -> None:
+    brands = ["Sharp", "HP"]
+    assert clean_phrase("Garden  Hose", brands) == "garden hose"
+    assert clean_phrase("sharp microwave", brands) is None
+    assert clean_phrase("black paint", brands) is None
+    assert clean_phrase("55 inch tv", brands) is None
+    assert clean_phrase("cheap drill", brands) is None
+    assert clean_phrase("hose for", brands) is None
+
+
+def test_the_split_holds_out_whole_groups(dataset: Dataset) -> None:
+    train_groups = {ex.group for ex in dataset.train}
+    assert dataset.val and not train_groups & {ex.group for ex in dataset.val}
+    assert split(dataset.val)[1] == dataset.val
+
+
+def test_the_short_prompt_style_asks_without_examples() -> None:
+    from assistant.chat_model import FunctionChatModel
+    from assistant.extract import IntentExtractor
+    from assistant.parser import MessageParser
+
+    model = FunctionChatModel(lambda messages, schema: '{"intent":"search","query":"drill"}')
+    short = IntentExtractor(MessageParser(), model, prompt_style="short")
+    assert short.propose("a drill").query == "drill"
+    sent = model.calls[-1]
+    assert [m.role for m in sent] == ["system", "user"] and sent[-1].content == "a drill"
+    few = IntentExtractor(MessageParser(), model)
+    few.propose("a drill")
+    assert len(model.calls[-1]) > 2
+    with pytest.raises(ValueError):
+        IntentExtractor(MessageParser(), model, prompt_style="long")
