@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,3 +29,10 @@ def percentile(values: list[float], q: float) -> float:
 def emit(data: dict[str, Any]) -> None:
     """Print the benchmark's one JSON line."""
     print(json.dumps(data), flush=True)
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

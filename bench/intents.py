@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, emit, percentile
+from common import ROOT, emit, free_port, percentile
 
 from assistant.chat_model import ChatModel, Message, OpenAIChatModel, Reply
 from assistant.errors import ModelError
@@ -64,12 +63,6 @@ class MemoModel(ChatModel):
                 messages, json_schema, max_tokens, temperature, timeout
             )
         return self._memo[key]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_model(

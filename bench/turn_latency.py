@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from common import ROOT, emit, percentile
+from common import ROOT, emit, free_port, percentile
 
 CONVERSATIONS = [
     [
@@ -115,9 +114,7 @@ def main() -> None:
     proc = None
     url = args.llm_url
     if url is None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         model_home = Path(os.environ.get("SHOPASSIST_HOME", home))
         model_home.mkdir(parents=True, exist_ok=True)
         proc = llm_server.start(model_home, ROOT, port)

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import threading
 import time
 from typing import Any
 
-from common import emit, percentile
+from common import emit, free_port, percentile
 
 CONVERSATION = [
     "I need a wireless mouse under $30",
@@ -31,12 +30,6 @@ CONVERSATION = [
     "bluetooth speaker",
     "compare the first two",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fake_assistant(home: str) -> Any:
@@ -110,7 +103,7 @@ def main() -> None:
         home = tempfile.mkdtemp(prefix="shopassist-ui-bench-")
         assistant = fake_assistant(home) if args.fake else real_assistant()
         app = build_app(assistant)
-        url = launch(app, _free_port())
+        url = launch(app, free_port())
     latencies: list[float] = []
     errors: list[str] = []
     began = time.monotonic()

@@ -19,15 +19,6 @@ SHARED_JUDGMENTS = (
 )
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("SHOPASSIST_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SHOPASSIST_EMBEDDER", "hash")
-    monkeypatch.setenv("SHOPASSIST_QUERY_EMBEDDER", "hash")
-    monkeypatch.delenv("SHOPASSIST_CHROMA_URL", raising=False)
-    return CliRunner()
-
-
 def last_json(output: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 

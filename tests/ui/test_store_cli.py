@@ -18,15 +18,6 @@ from ui.settings import Settings
 from ui.store_cli import register
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("SHOPASSIST_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SHOPASSIST_EMBEDDER", "hash")
-    monkeypatch.setenv("SHOPASSIST_QUERY_EMBEDDER", "hash")
-    monkeypatch.delenv("SHOPASSIST_CHROMA_URL", raising=False)
-    return CliRunner()
-
-
 def app() -> typer.Typer:
     root = typer.Typer()
 
