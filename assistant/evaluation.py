@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,27 +59,13 @@ class LabelledMessage:
 
 
 def read_intent_set(path: Path) -> list[LabelledMessage]:
-    """The labelled messages of a JSON-lines file, each gold intent validated.
+    """The labelled messages of a JSON-lines file (see `read_labelled`).
 
     Raises:
         ValueError: A line is not valid JSON, its intent does not validate, or its source is
             unknown (the message names the line).
     """
-    out: list[LabelledMessage] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            item = LabelledMessage(
-                row["message"], Intent.model_validate(row["intent"]), row["source"]
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path.name} line {number}: {exc}") from exc
-        if item.source not in SOURCES:
-            raise ValueError(f"{path.name} line {number}: unknown source {item.source!r}")
-        out.append(item)
-    return out
+    return read_labelled(path)
 
 
 def query_tokens(query: str) -> set[str]:
@@ -184,7 +170,11 @@ class Score:
             "intent_accuracy": round(self.intent_accuracy, 3),
             "slots": self.slots.as_dict(),
             "query_tokens": self.query_tokens.as_dict(),
-            "per_slot": {k: self.per_slot[k].as_dict() for k in SLOTS if k in self.per_slot},
+            "per_slot": {
+                k: self.per_slot[k].as_dict()
+                for k in [*SLOTS, *sorted(set(self.per_slot) - set(SLOTS))]
+                if k in self.per_slot
+            },
             "per_intent": {k: f"{c}/{t}" for k, (c, t) in sorted(self.per_intent.items())},
         }
 
@@ -193,8 +183,13 @@ def _slot_of(pair: tuple[str, str]) -> str:
     return pair[0].split(".", 1)[0]
 
 
-def score(gold: Sequence[Intent], predicted: Sequence[Intent]) -> Score:
-    """Score predictions against gold intents, message by message (same order and length).
+def score(
+    gold: Sequence[Intent],
+    predicted: Sequence[Intent],
+    pairs: Callable[[Intent], set[tuple[str, str]]] = slot_pairs,
+) -> Score:
+    """Score predictions against gold intents, message by message (same order and length);
+    `pairs` names an intent's slots (`slot_pairs`, or `flat_pairs` for the flat format).
 
     Raises:
         ValueError: The two sequences differ in length.
@@ -209,7 +204,7 @@ def score(gold: Sequence[Intent], predicted: Sequence[Intent]) -> Score:
         tally = out.per_intent.setdefault(g.intent.value, [0, 0])
         tally[0] += right
         tally[1] += 1
-        gp, pp = slot_pairs(g), slot_pairs(p)
+        gp, pp = pairs(g), pairs(p)
         out.slots.add(gp, pp)
         for slot in {_slot_of(x) for x in gp | pp}:
             out.per_slot.setdefault(slot, Counts()).add(
@@ -217,3 +212,82 @@ def score(gold: Sequence[Intent], predicted: Sequence[Intent]) -> Score:
             )
         out.query_tokens.add(query_tokens(g.query), query_tokens(p.query))
     return out
+
+
+# -- the flat format and its slots (`shopassist eval intents`) ----------------------------------
+
+FLAT_SLOTS = ("brands", "price_min", "price_max", "ref", "order_id")
+FLAT_KEYS = {"text", "intent", "brands", "price_min", "price_max", "ref", "order_id", "source"}
+
+
+def flat_pairs(intent: Intent) -> set[tuple[str, str]]:
+    """The (slot, value) pairs of the flat format: each brand (lower case), the prices as
+    normalised decimals, the first reference as `ref`, the order id as an upper-case string."""
+    pairs = {(s, v) for s, v in slot_pairs(intent) if s in ("brands", "price_min", "price_max")}
+    if intent.refs:
+        pairs.add(("ref", str(intent.refs[0])))
+    if intent.order_id and intent.order_id.strip("# "):
+        pairs.add(("order_id", intent.order_id.strip("# ").upper()))
+    return pairs
+
+
+def _flat_row(row: dict[str, Any]) -> LabelledMessage:
+    unknown = set(row) - FLAT_KEYS
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)} (allowed: {sorted(FLAT_KEYS)})")
+    ref = row.get("ref")
+    if ref is not None and (not isinstance(ref, int) or isinstance(ref, bool)):
+        raise ValueError(f"ref must be an integer or null, not {ref!r}")
+    order_id = row.get("order_id")
+    intent = Intent.model_validate(
+        {
+            "intent": row["intent"],
+            "brands": row.get("brands") or [],
+            "price_min": row.get("price_min"),
+            "price_max": row.get("price_max"),
+            "refs": [] if ref is None else [ref],
+            "order_id": None if order_id is None else str(order_id),
+        }
+    )
+    return LabelledMessage(str(row["text"]), intent, row.get("source", "written"))
+
+
+def read_labelled(path: Path) -> list[LabelledMessage]:
+    """The labelled messages of a JSON-lines file in either format: the flat one (`text`,
+    `intent` as a name, `brands`, `price_min`, `price_max`, `ref`, `order_id`) or the full one
+    of `read_intent_set` (`message`, `intent` as an object, `source`), line by line.
+
+    Raises:
+        ValueError: A line is not valid JSON or does not validate (the message names the line).
+    """
+    out: list[LabelledMessage] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("a line must be a JSON object")
+            if "text" in row:
+                item = _flat_row(row)
+            else:
+                item = LabelledMessage(
+                    row["message"], Intent.model_validate(row["intent"]), row["source"]
+                )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path.name} line {number}: {exc}") from exc
+        if item.source not in SOURCES:
+            raise ValueError(f"{path.name} line {number}: unknown source {item.source!r}")
+        out.append(item)
+    if not out:
+        raise ValueError(f"{path.name} holds no labelled messages")
+    return out
+
+
+def flat_score(gold: Sequence[Intent], predicted: Sequence[Intent]) -> Score:
+    """`score` on the flat slots (`flat_pairs`).
+
+    Raises:
+        ValueError: The two sequences differ in length.
+    """
+    return score(gold, predicted, flat_pairs)

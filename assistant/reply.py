@@ -181,6 +181,7 @@ class TurnResult:
         fallback: The model was wanted but not used (down, invalid, or its text was rejected).
         fault: What went wrong with the model, if anything.
         violations: Why the model's sentence was rejected, if it was.
+        wrote: The reply holds a sentence the model wrote (it passed the checkers).
         seconds: Wall time of the turn.
         timings: Seconds spent extracting, running tools and writing the sentence.
     """
@@ -200,6 +201,7 @@ class TurnResult:
     state_changed: bool = False
     fault: str | None = None
     violations: list[str] = field(default_factory=list)
+    wrote: bool = False
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -225,6 +227,7 @@ class TurnResult:
             ),
             "fault": self.fault,
             "violations": self.violations,
+            "wrote": self.wrote,
             "seconds": round(self.seconds, 3),
             "timings": self.timings,
         }

@@ -23,6 +23,7 @@ from assistant.errors import AssistantError, ModelError, ModelUnavailable, Ungro
 from assistant.extract import MIN_WAIT, IntentExtractor
 from assistant.grounding import Evidence, check, check_sentence
 from assistant.intent import Intent, IntentName
+from assistant.llm_data import reply_messages
 from assistant.parser import is_closing
 from assistant.reply import (
     Draft,
@@ -195,6 +196,8 @@ class Assistant:
             share words with the request but none is relevant ("shoes" -> a flash "hot shoe"
             adapter): they are shown as alternatives, and the reply says the catalog may not
             carry it.
+        prompt_style: How the writer is asked: "few_shot" (a base model: system prompt and
+            examples) or "short" (the LoRA adapter trained on `llm_data.reply_messages`).
     """
 
     def __init__(
@@ -208,8 +211,12 @@ class Assistant:
         temperature: float = 0.0,
         budget: float | None = None,
         min_relevance: float = 0.35,
+        prompt_style: str = "few_shot",
     ) -> None:
+        if prompt_style not in ("few_shot", "short"):
+            raise ValueError(f"unknown prompt style {prompt_style!r}: few_shot or short")
         self.tools, self.extractor, self.store, self.writer = tools, extractor, store, writer
+        self.prompt_style = prompt_style
         self.service: ServiceDesk = service or NoServiceDesk()
         self.show, self.temperature, self.budget = show, temperature, budget
         self.min_relevance = min_relevance
@@ -306,6 +313,7 @@ class Assistant:
             state_changed=draft.state_changed,
             fault=fault,
             violations=violations + final.violations,
+            wrote=sentence is not None,
         )
         if draft.shown is not None:
             state.shown = draft.shown
@@ -548,13 +556,17 @@ class Assistant:
         timeout = None if deadline is None else deadline - time.monotonic()
         if timeout is not None and timeout < MIN_WAIT:
             raise ModelUnavailable("the turn's time budget is spent")
-        messages = [Message("system", self._reply_prompt)]
-        for example in self._reply_examples:
-            messages.append(
-                Message("user", _writer_request(example["customer"], example["products"]))
-            )
-            messages.append(Message("assistant", example["sentence"]))
-        messages.append(Message("user", _writer_request(text, [c.title for c in draft.cards])))
+        titles = [c.title for c in draft.cards]
+        if self.prompt_style == "short":
+            messages = reply_messages(text, titles)
+        else:
+            messages = [Message("system", self._reply_prompt)]
+            for example in self._reply_examples:
+                messages.append(
+                    Message("user", _writer_request(example["customer"], example["products"]))
+                )
+                messages.append(Message("assistant", example["sentence"]))
+            messages.append(Message("user", _writer_request(text, titles)))
         raw = self.writer.complete(
             messages, max_tokens=40, temperature=self.temperature, timeout=timeout
         ).text

@@ -6,6 +6,9 @@ import json
 import os
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +39,37 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def bundled_lora(use: bool = True) -> Path | None:
+    """The adapter committed in `assistant/lora` (None when absent or not wanted)."""
+    path = ROOT / "assistant" / "lora"
+    return path if use and (path / "adapter_config.json").exists() else None
+
+
+@contextmanager
+def demo_stack(home: Path | None, llm_url: str | None, adapter: bool) -> Iterator[tuple[Path, str]]:
+    """(home, model URL): `home`, or a temporary one with the demo catalog ingested, and
+    `llm_url`, or a model server started here (with the bundled adapter when `adapter`) under
+    $SHOPASSIST_HOME or the home, stopped on exit."""
+    from retrieval.icecat import load_demo
+    from ui import llm_server
+    from ui.compose import build_index
+    from ui.settings import Settings
+
+    with tempfile.TemporaryDirectory() as scratch:
+        where = home or Path(scratch)
+        if home is None:
+            build_index(Settings(home=where)).ingest(load_demo())
+        proc = None
+        if llm_url is None:
+            port = free_port()
+            model_home = Path(os.environ.get("SHOPASSIST_HOME", where))
+            model_home.mkdir(parents=True, exist_ok=True)
+            proc = llm_server.start(model_home, ROOT, port, lora=bundled_lora(adapter))
+            llm_url = f"http://127.0.0.1:{port}"
+        try:
+            yield where, llm_url
+        finally:
+            if proc is not None:
+                llm_server.stop(proc)

@@ -3,16 +3,18 @@
 Reads `tests/data/intent_set.jsonl` (messages written from real queries: Home Depot search terms
 and the Icecat judgment queries, plus refinements, references and service requests, labelled by
 hand). The parser gets the demo catalog's brands, as the assistant does. The model is SmolLM2
-under the real vLLM server (started here, under $SHOPASSIST_HOME or a temporary folder, unless
-`--llm-url` names a running one); "model" is `IntentExtractor.propose` (a failed proposal counts
-as intent "other" with no slots), "merged" is `IntentExtractor.extract`. Requests are
+under the real vLLM server (started here with the LoRA adapter of `assistant/lora` beside it,
+under $SHOPASSIST_HOME or a temporary folder, unless `--llm-url` names a running one). "model"
+is the base model's `IntentExtractor.propose` with few-shot prompts, "adapter" the adapter's
+with its short prompts (a failed proposal counts as intent "other" with no slots);
+"merged_model" and "merged_adapter" are `IntentExtractor.extract` with each. Requests are
 deterministic (temperature 0) and memoised, so `extract` reuses the proposal it would ask for.
 
 Reported for each: intent accuracy, micro slot-level precision/recall/F1 over (slot, value)
 pairs with the intent excluded, query-token P/R/F1, per-slot and per-intent figures (the
 scoring rules are in `assistant/evaluation.py`).
 
-    python bench/intents.py [--no-model | --llm-url URL] [--limit N] [--errors FILE]
+    python bench/intents.py [--no-model | --llm-url URL] [--no-adapter] [--limit N] [--errors FILE]
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ def main() -> None:
     ap.add_argument("--set", type=Path, default=DEFAULT_SET)
     ap.add_argument("--llm-url", help="a running OpenAI-compatible server (else one is started)")
     ap.add_argument("--no-model", action="store_true", help="score the parser only")
+    ap.add_argument(
+        "--no-adapter", action="store_true", help="serve the base model only (no assistant/lora)"
+    )
     ap.add_argument("--limit", type=int, help="score the first N messages only")
     ap.add_argument("--errors", type=Path, help="write the misread messages here (JSON lines)")
     args = ap.parse_args()
@@ -111,23 +116,33 @@ def main() -> None:
                 home.mkdir(parents=True, exist_ok=True)
                 port = free_port()
                 t0 = time.perf_counter()
-                proc = llm_server.start(home, ROOT, port)
+                lora = None if args.no_adapter else ROOT / "assistant" / "lora"
+                if lora is not None and not (lora / "adapter_config.json").exists():
+                    lora = None
+                proc = llm_server.start(home, ROOT, port, lora=lora)
                 report["server_start_s"] = round(time.perf_counter() - t0, 1)
                 url = f"http://127.0.0.1:{port}"
             try:
-                model = MemoModel(OpenAIChatModel(url, SERVED_NAME, timeout=60))
-                t0 = time.perf_counter()
-                proposed, merged, failures, seconds = run_model(
-                    IntentExtractor(parser, model), texts
-                )
-                report["model_s"] = round(time.perf_counter() - t0, 1)
+                listed = llm_server.served_models(url)
+                for label, name, style in (
+                    ("model", SERVED_NAME, "few_shot"),
+                    ("adapter", llm_server.LORA_NAME, "short"),
+                ):
+                    if name not in listed:
+                        continue
+                    model = MemoModel(OpenAIChatModel(url, name, timeout=60))
+                    t0 = time.perf_counter()
+                    proposed, merged, failures, seconds = run_model(
+                        IntentExtractor(parser, model, prompt_style=style), texts
+                    )
+                    report[f"{label}_s"] = round(time.perf_counter() - t0, 1)
+                    predictions[label], predictions[f"merged_{label}"] = proposed, merged
+                    report[f"{label}_failures"] = failures
+                    report[f"{label}_propose_ms_p50"] = round(percentile(seconds, 50) * 1000, 1)
+                    report[f"{label}_propose_ms_p95"] = round(percentile(seconds, 95) * 1000, 1)
             finally:
                 if proc is not None:
                     llm_server.stop(proc)
-        predictions["model"], predictions["merged"] = proposed, merged
-        report["model_failures"] = failures
-        report["propose_ms_p50"] = round(percentile(seconds, 50) * 1000, 1)
-        report["propose_ms_p95"] = round(percentile(seconds, 95) * 1000, 1)
 
     for name, predicted in predictions.items():
         report[name] = score(gold, predicted).as_dict()

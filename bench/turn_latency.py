@@ -5,22 +5,22 @@ the demo catalog in embedded Chroma, with the real embedders, the trained re-ran
 SmolLM2 under vLLM: extraction, tools, re-ranking, the model's sentence and the grounding
 check, as a customer waits for them. The target is p95 <= 3 s on 2 cores.
 
-    python bench/turn_latency.py [--llm-url URL] [--home DIR]
+    python bench/turn_latency.py [--llm-url URL] [--home DIR] [--no-adapter]
 
-Without --llm-url the script starts the model server (and stops it); without --home it ingests
-the demo catalog into a temporary home.
+Without --llm-url the script starts the model server with the LoRA adapter of `assistant/lora`
+(the assistant uses the adapter whenever the server lists it), and stops it; without --home it
+ingests the demo catalog into a temporary home.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from common import ROOT, emit, free_port, percentile
+from common import demo_stack, emit, percentile
 
 CONVERSATIONS = [
     [
@@ -100,27 +100,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--llm-url", help="A running OpenAI-compatible server (default: start one).")
     ap.add_argument("--home", type=Path, help="A home that holds the demo catalog already.")
+    ap.add_argument("--no-adapter", action="store_true", help="Serve the base model only.")
     args = ap.parse_args()
 
-    from retrieval.icecat import load_demo
-    from ui import llm_server
-    from ui.compose import build_assistant, build_index
+    from ui.compose import build_assistant
     from ui.settings import Settings
 
-    scratch = tempfile.TemporaryDirectory()
-    home = args.home or Path(scratch.name)
-    if args.home is None:
-        build_index(Settings(home=home)).ingest(load_demo())
-    proc = None
-    url = args.llm_url
-    if url is None:
-        port = free_port()
-        model_home = Path(os.environ.get("SHOPASSIST_HOME", home))
-        model_home.mkdir(parents=True, exist_ok=True)
-        proc = llm_server.start(model_home, ROOT, port)
-        url = f"http://127.0.0.1:{port}"
-    try:
+    with demo_stack(args.home, args.llm_url, not args.no_adapter) as (home, url):
         bot = build_assistant(Settings(home=home, llm_url=url))
+        model = bot.extractor.model.name if bot.extractor.model else None
         bot.respond("warm-up", "warm up the caches")
         seconds: list[float] = []
         stages: dict[str, list[float]] = {"extract": [], "tools": [], "write": []}
@@ -135,10 +123,6 @@ def main() -> None:
                 for stage, took in result.timings.items():
                     stages[stage].append(took)
                 grounded += result.grounded
-    finally:
-        if proc is not None:
-            llm_server.stop(proc)
-        scratch.cleanup()
     emit(
         {
             "bench": "turn_latency",
@@ -151,6 +135,7 @@ def main() -> None:
             "stage_p95_s": {k: round(percentile(v, 95), 3) for k, v in stages.items() if v},
             "grounded_turns": grounded,
             "fallback_turns": fallback,
+            "model": model,
             "cpus": os.cpu_count(),
         }
     )

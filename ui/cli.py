@@ -46,6 +46,15 @@ def _register_training() -> None:
 _register_training()
 
 
+def _register_eval_intents() -> None:
+    from ui.eval_intents import register
+
+    register(eval_app)
+
+
+_register_eval_intents()
+
+
 def _register_store() -> None:
     from ui.store_cli import register
 
@@ -337,12 +346,15 @@ def llm_serve(
     settings = _settings()
     chosen = port or settings.llm_port
     try:
+        lora = settings.lora_path
         proc = llm_server.start_configured(settings, chosen)
-    except AssistantError as exc:
+    except (AssistantError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    adapter = "" if lora is None else f", adapter {llm_server.LORA_NAME} from {lora}"
     typer.echo(
-        f"model server ready at http://127.0.0.1:{chosen}/v1 (model {settings.llm_served_name})"
+        f"model server ready at http://127.0.0.1:{chosen}/v1 "
+        f"(model {settings.llm_served_name}{adapter})"
     )
 
     def _interrupt(*_: object) -> None:

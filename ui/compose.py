@@ -83,13 +83,35 @@ def build_search(settings: Settings, rerank: bool = True) -> ProductSearch:
 
 
 def build_chat_model(settings: Settings) -> OpenAIChatModel:
-    """The client of the configured model server (`llm_url`, else the local one)."""
+    """The client of the configured model server (`llm_url`, else the local one), asking the
+    served base model."""
     return OpenAIChatModel(
         settings.model_url,
         settings.llm_served_name,
         timeout=settings.llm_timeout,
         api_key=settings.llm_api_key,
     )
+
+
+def choose_model(settings: Settings) -> tuple[OpenAIChatModel, str]:
+    """The model the assistant asks and its prompt style.
+
+    The tuned adapter (`LORA_NAME`, "short" prompts) when the server lists it, or when no
+    server answers yet and the local one will be started with an adapter; otherwise the served
+    base model with few-shot prompts ("few_shot")."""
+    from ui import llm_server
+
+    listed = llm_server.served_models(settings.model_url, settings.llm_api_key)
+    local_adapter = settings.llm_url is None and settings.lora_path is not None
+    if llm_server.LORA_NAME in listed or (not listed and local_adapter):
+        model = OpenAIChatModel(
+            settings.model_url,
+            llm_server.LORA_NAME,
+            timeout=settings.llm_timeout,
+            api_key=settings.llm_api_key,
+        )
+        return model, "short"
+    return build_chat_model(settings), "few_shot"
 
 
 def build_store(settings: Settings) -> Store:
@@ -128,17 +150,20 @@ def build_assistant(
 
     Args:
         settings: The configuration.
-        model: The chat model; default the configured server's client.
+        model: The chat model (asked with few-shot prompts); default `choose_model`.
         search: The product search; default `build_search(settings)`.
     """
     search = search or build_search(settings)
-    model = model or build_chat_model(settings)
+    style = "few_shot"
+    if model is None:
+        model, style = choose_model(settings)
     sessions = SessionStore(settings.conversations_path)
     return Assistant(
         tools=CatalogTools(search, candidates=settings.rerank_candidates),
-        extractor=IntentExtractor(MessageParser(search.index.brands()), model),
+        extractor=IntentExtractor(MessageParser(search.index.brands()), model, prompt_style=style),
         store=sessions,
         writer=model if settings.llm_writes_replies else None,
+        prompt_style=style,
         service=build_service(settings, search, sessions),
         temperature=settings.llm_temperature,
         budget=settings.llm_turn_budget,

@@ -150,13 +150,15 @@ def start(
 ) -> subprocess.Popen[bytes]:
     """Start the server in the background and wait until it answers; returns the process.
     With `lora` (an adapter folder such as `assistant/lora`), the adapter is also served, as
-    `LORA_NAME`."""
+    `LORA_NAME`, with vLLM's `--max-lora-rank` set from the adapter's rank."""
     python = llm_python(project_root)
     model_path = model or str(ensure_default_model(home, python))
     log = open(log_path or home / "llm-server.log", "ab")  # noqa: SIM115 (lives with the server)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
     proc = subprocess.Popen(
-        server_command(python, model_path, port, served_name, lora=lora),
+        server_command(
+            python, model_path, port, served_name, lora=lora, max_lora_rank=lora_rank(lora)
+        ),
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -170,8 +172,35 @@ def start(
     return proc
 
 
+def lora_rank(lora: Path | None) -> int:
+    """The rank vLLM must allow for the adapter: its `r`, rounded up to a size vLLM accepts."""
+    if lora is None:
+        return 16
+    import json
+
+    rank = int(json.loads((lora / "adapter_config.json").read_text(encoding="utf-8"))["r"])
+    return next((r for r in (8, 16, 32, 64, 128, 256, 320, 512) if r >= rank), rank)
+
+
+def served_models(url: str, api_key: str | None = None, timeout: float = 3.0) -> list[str]:
+    """The model names an OpenAI-compatible server lists under `/v1/models` ([] when it does
+    not answer)."""
+    import json
+
+    root = url.rstrip("/")
+    request = urllib.request.Request(
+        (root if root.endswith("/v1") else root + "/v1") + "/models",
+        headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (configured)
+            return [m["id"] for m in json.loads(resp.read())["data"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
 def start_configured(settings: Settings, port: int | None = None) -> subprocess.Popen[bytes]:
-    """`start` with the configured home, model, port and served name."""
+    """`start` with the configured home, model, port, served name and adapter."""
     settings.home.mkdir(parents=True, exist_ok=True)
     return start(
         settings.home,
@@ -179,6 +208,7 @@ def start_configured(settings: Settings, port: int | None = None) -> subprocess.
         port or settings.llm_port,
         settings.llm_model,
         served_name=settings.llm_served_name,
+        lora=settings.lora_path,
     )
 
 

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
             reply sentence); then the turn finishes without it. Keeps p95 turn latency bounded.
         llm_temperature: Sampling temperature of the model's sentences (0 = greedy).
         llm_writes_replies: Let the model write the connecting sentence of product replies.
+        llm_lora: The LoRA adapter the local model server serves beside the base model (as
+            `shopassist-lora`): "auto" = the adapter bundled in `assistant/lora` when the
+            served model is the default SmolLM2 (it was trained for that model only), "off" =
+            none, or an adapter folder. The assistant uses the adapter, with its short prompts,
+            whenever the server lists it, and the base model with few-shot prompts otherwise.
         match_min_relevance: A search whose best re-ranker score is below this shows its
             products as alternatives ("we may not carry it"); chosen on the demo catalog, where
             relevant top hits score 0.4-0.8 and word-only matches ("shoes" -> "hot shoe
@@ -83,6 +88,7 @@ class Settings(BaseSettings):
     llm_turn_budget: float = Field(default=2.5, gt=0)
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
     llm_writes_replies: bool = True
+    llm_lora: str = "auto"
     match_min_relevance: float = 0.35
     reranker_model: Path | None = None
     reranker_precision: Literal["bf16", "int8", "fp32"] = "bf16"
@@ -104,6 +110,26 @@ class Settings(BaseSettings):
     def model_url(self) -> str:
         """The OpenAI-compatible server the assistant talks to."""
         return self.llm_url or f"http://127.0.0.1:{self.llm_port}"
+
+    @property
+    def lora_path(self) -> Path | None:
+        """The adapter folder `llm_lora` names, or None.
+
+        Raises:
+            ValueError: `llm_lora` names a folder without an adapter.
+        """
+        if self.llm_lora == "off":
+            return None
+        if self.llm_lora == "auto":
+            import assistant
+
+            bundled = Path(assistant.__file__).resolve().parent / "lora"
+            usable = self.llm_model is None and (bundled / "adapter_config.json").exists()
+            return bundled if usable else None
+        path = Path(self.llm_lora)
+        if not (path / "adapter_config.json").exists():
+            raise ValueError(f"SHOPASSIST_LLM_LORA={self.llm_lora}: no adapter_config.json there")
+        return path
 
     @property
     def conversations_path(self) -> Path:

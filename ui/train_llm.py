@@ -54,7 +54,7 @@ class LoraRecipe:
     lr: float = 1e-3
     batch_size: int = 16
     max_length: int = 128
-    eval_every: int = 25
+    eval_every: int = 40
     val_loss_examples: int = 128
     val_decode_examples: int = 60
     seed: int = 0
@@ -146,6 +146,20 @@ def decode_accuracy(model: Any, tokenizer: Any, examples: Sequence[Example]) -> 
     }
 
 
+def length_buckets(lengths: Sequence[int], size: int, rng: random.Random) -> list[list[int]]:
+    """One epoch of batches: shuffled, then sorted by length within windows of 8 batches so
+    that a batch pads little, then the batches shuffled. Every index appears exactly once."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    window = size * 8
+    batches: list[list[int]] = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    rng.shuffle(batches)
+    return batches
+
+
 def train_lora(
     base: Path,
     train: Sequence[Example],
@@ -196,17 +210,15 @@ def train_lora(
         optim, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
     )
     history: dict[str, list[Any]] = {"train": [], "val": []}
-    order: list[int] = []
     model.train()
     started = time.perf_counter()
     history["val"].append([0, round(_val_loss(model, val_rows, recipe.batch_size, pad), 4)])
     bar = tqdm(range(total), desc="lora", disable=not progress)
+    batches: list[list[int]] = []
     for step in bar:
-        if len(order) < recipe.batch_size:
-            fresh = list(range(len(rows)))
-            rng.shuffle(fresh)
-            order += fresh
-        picked, order = order[: recipe.batch_size], order[recipe.batch_size :]
+        if not batches:
+            batches = length_buckets([len(ids) for ids, _ in rows], recipe.batch_size, rng)
+        picked = batches.pop()
         loss = model(**_batch([rows[i] for i in picked], pad)).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -22,7 +22,7 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = Path(os.environ.get("SHOPASSIST_TEST_LLM_HOME", tmp_path_factory.mktemp("llm-home")))
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    proc: subprocess.Popen[bytes] = llm_server.start(home, ROOT, port)
+    proc: subprocess.Popen[bytes] = llm_server.start(home, ROOT, port, lora=Settings().lora_path)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

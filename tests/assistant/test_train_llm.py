@@ -107,3 +107,16 @@ def test_the_command_is_registered() -> None:
     result = CliRunner().invoke(app, ["llm", "--help"])
     assert result.exit_code == 0
     assert "--rank" in result.output and "--epochs" in result.output
+
+
+def test_length_buckets_cover_an_epoch_and_pad_little() -> None:
+    import random
+
+    from ui.train_llm import length_buckets
+
+    lengths = [random.Random(i).randint(20, 128) for i in range(500)]
+    batches = length_buckets(lengths, 16, random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(500))
+    assert all(1 <= len(b) <= 16 for b in batches)
+    padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)
+    assert padded < 1.25 * sum(lengths)  # random batches pad ~1.6x here

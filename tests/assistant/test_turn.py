@@ -288,3 +288,31 @@ def test_a_sentence_that_denies_what_is_shown_is_not_used(tmp_path: Path) -> Non
     bot = make(tmp_path, fake_model("I couldn't find a single Sony speaker for you."))
     r = bot.respond("s", "sony speaker")
     assert r.products and r.fallback and "couldn't" not in r.reply
+
+
+def test_the_tuned_model_is_asked_with_its_short_prompts(tmp_path: Path) -> None:
+    asked: list[list[Message]] = []
+
+    def answer(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        asked.append(list(messages))
+        if schema is not None:
+            return json.dumps({"intent": "search", "query": "bluetooth speaker"})
+        return "Here are some speakers you may like."
+
+    model = FunctionChatModel(answer)
+    index = InMemoryIndex()
+    index.upsert(sample_products())
+    bot = Assistant(
+        tools=CatalogTools(ProductSearch(index, OverlapReranker())),
+        extractor=IntentExtractor(MessageParser(index.brands()), model, prompt_style="short"),
+        store=SessionStore(tmp_path / "conversations.sqlite3"),
+        writer=model,
+        prompt_style="short",
+    )
+    r = bot.respond("s", "a speaker please")
+    assert r.wrote and r.reply.startswith("Here are some speakers") and not r.fallback
+    sentence_prompt = asked[-1]
+    assert [m.role for m in sentence_prompt] == ["system", "user"]  # no few-shot examples
+    assert sentence_prompt[1].content.startswith("Customer: a speaker please\nProducts:\n- ")
+    with pytest.raises(ValueError, match="unknown prompt style"):
+        Assistant(bot.tools, bot.extractor, bot.store, prompt_style="long")

@@ -40,7 +40,7 @@ def pytest_converse_assistant(config: pytest.Config) -> Responder:
     llm_home = Path(cached) if cached else _temporary(config, "shopassist-llm-")
     llm_home.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    proc = llm_server.start(llm_home, ROOT, port)
+    proc = llm_server.start(llm_home, ROOT, port, lora=Settings().lora_path)
     config.add_cleanup(lambda: llm_server.stop(proc))
 
     home = _temporary(config, "shopassist-conversations-")

@@ -1,0 +1,108 @@
+"""Grounded reply sentences: how many of the model's sentences the checkers pass unchanged.
+
+Held-out turns: the search and refinement messages of the hand-labelled set
+`tests/data/intent_set.jsonl` (kept out of the LoRA training data), each search in a new
+conversation, each refinement after a search of its own. The whole assistant answers them
+(the demo catalog in embedded Chroma, the real embedders and re-ranker, SmolLM2 under vLLM
+with the adapter of `assistant/lora` unless --no-adapter); a turn counts when the model was
+asked for the sentence that introduces the products. It passes when `check_sentence` and
+`unusable` accept it as written; otherwise the template sentence is shown. The turn budget is
+lifted here, so a slow answer is not counted as a rejection (latency is `turn_latency.py`'s).
+The target is >= 95% of 200 turns.
+
+    python bench/reply_sentences.py [--turns 200] [--llm-url URL] [--home DIR] [--no-adapter]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from collections import Counter
+from pathlib import Path
+
+from common import ROOT, demo_stack, emit, percentile
+
+SET = ROOT / "tests" / "data" / "intent_set.jsonl"
+
+
+def held_out_turns() -> list[tuple[str | None, str]]:
+    """(opening search or None, the turn's message): searches first, then refinements, each
+    refinement paired with a search of the set in order."""
+    rows = [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line]
+    searches = [r["message"] for r in rows if r["intent"]["intent"] == "search"]
+    refines = [r["message"] for r in rows if r["intent"]["intent"] == "refine"]
+    turns: list[tuple[str | None, str]] = [(None, m) for m in searches]
+    turns += [(searches[i % len(searches)], m) for i, m in enumerate(refines)]
+    return turns
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--turns", type=int, default=200, help="Turns with a model sentence to score.")
+    ap.add_argument("--llm-url", help="A running OpenAI-compatible server (default: start one).")
+    ap.add_argument("--home", type=Path, help="A home that holds the demo catalog already.")
+    ap.add_argument("--no-adapter", action="store_true", help="Serve the base model only.")
+    ap.add_argument("--temperature", type=float, default=0.0)
+    ap.add_argument("--samples", type=Path, help="Write every scored sentence here (JSON lines).")
+    args = ap.parse_args()
+
+    from ui.compose import build_assistant
+    from ui.settings import Settings
+
+    scored: list[dict[str, object]] = []
+    reasons: Counter[str] = Counter()
+    seconds: list[float] = []
+    with demo_stack(args.home, args.llm_url, not args.no_adapter) as (home, url):
+        settings = Settings(
+            home=home,
+            llm_url=url,
+            llm_turn_budget=120,
+            llm_timeout=60,
+            llm_temperature=args.temperature,
+            store=False,
+        )
+        bot = build_assistant(settings)
+        model = bot.writer.name if bot.writer else None
+        for opening, message in held_out_turns():
+            if len(scored) >= args.turns:
+                break
+            session = uuid.uuid4().hex
+            if opening is not None:
+                bot.respond(session, opening)
+            result = bot.respond(session, message)
+            if "write" not in result.timings:
+                continue  # no product list to introduce (nothing found, a question, ...)
+            seconds.append(result.timings["write"])
+            if not result.wrote:
+                reasons.update(v.split(":")[0] for v in result.violations or [result.fault or ""])
+            scored.append(
+                {
+                    "message": message,
+                    "passed": result.wrote,
+                    "reply": result.reply.split("\n")[0],
+                    "violations": result.violations,
+                    "fault": result.fault,
+                }
+            )
+    if args.samples:
+        args.samples.write_text("".join(json.dumps(s) + "\n" for s in scored), "utf-8")
+    passed = sum(bool(s["passed"]) for s in scored)
+    emit(
+        {
+            "bench": "reply_sentences",
+            "model": model,
+            "temperature": args.temperature,
+            "turns": len(scored),
+            "passed": passed,
+            "pass_rate": round(passed / max(len(scored), 1), 3),
+            "target": 0.95,
+            "rejections": dict(reasons.most_common()),
+            "write_p50_s": round(percentile(seconds, 50), 3),
+            "write_p95_s": round(percentile(seconds, 95), 3),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
