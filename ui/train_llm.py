@@ -35,7 +35,8 @@ class LoraRecipe:
         alpha: LoRA scaling numerator (scale = alpha / rank).
         dropout: LoRA dropout.
         target_modules: The linear layers adapted.
-        epochs: Passes over the training examples.
+        epochs: Passes over the training examples at most: the adapter kept is the one with
+            the lowest validation loss, checked every `eval_every` steps.
         lr: Peak AdamW learning rate (linear warm-up, then linear decay to 0).
         batch_size: Examples per step.
         max_length: Tokens per example (prompt + answer); longer prompts are cut on the left.
@@ -215,6 +216,7 @@ def train_lora(
     history["val"].append([0, round(_val_loss(model, val_rows, recipe.batch_size, pad), 4)])
     bar = tqdm(range(total), desc="lora", disable=not progress)
     batches: list[list[int]] = []
+    best = (history["val"][0][1], 0, _lora_state(model))
     for step in bar:
         if not batches:
             batches = length_buckets([len(ids) for ids, _ in rows], recipe.batch_size, rng)
@@ -232,7 +234,11 @@ def train_lora(
             v = _val_loss(model, val_rows, recipe.batch_size, pad)
             history["val"].append([step + 1, round(v, 4)])
             bar.set_postfix(loss=f"{value:.3f}", val=f"{v:.3f}")
+            if v < best[0]:
+                best = (v, step + 1, _lora_state(model))
     train_s = time.perf_counter() - started
+    if best[1] != total:  # the number of steps is chosen by validation
+        model.load_state_dict(best[2], strict=False)
     intent_val = [ex for ex in val if ex.kind == "intent"]
     decode = decode_accuracy(
         model, tokenizer, rng.sample(intent_val, min(len(intent_val), recipe.val_decode_examples))
@@ -250,6 +256,8 @@ def train_lora(
         "seconds_per_step": round(train_s / total, 3),
         "final_train_loss": history["train"][-1][1],
         "final_val_loss": history["val"][-1][1],
+        "best_step": best[1],
+        "best_val_loss": round(best[0], 4),
         "val_decoding": decode,
         "adapter_bytes": sum(f.stat().st_size for f in out.glob("adapter_model.*")),
         "history": history,
@@ -257,6 +265,15 @@ def train_lora(
     (out / "training_report.json").write_text(json.dumps(report, indent=1) + "\n", "utf-8")
     plot_curves(history, out / "training_curves.png")
     return report
+
+
+def _lora_state(model: Any) -> dict[str, Any]:
+    """A copy of the trainable (LoRA) weights."""
+    return {
+        name: param.detach().clone()
+        for name, param in model.named_parameters()
+        if param.requires_grad
+    }
 
 
 def _portable_config(path: Path) -> None:

@@ -89,6 +89,18 @@ def test_train_lora_writes_an_adapter_and_a_report(tmp_path: Path) -> None:
     assert len(saved["history"]["train"]) == 4 and len(saved["history"]["val"]) >= 2
     assert saved["val_decoding"]["n"] == 2
     assert (out / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
+    # the adapter kept is the one with the lowest validation loss
+    best = min(saved["history"]["val"], key=lambda sv: sv[1])
+    assert [saved["best_step"], saved["best_val_loss"]] == best
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ui.train_llm import _encode, _val_loss
+
+    tok = AutoTokenizer.from_pretrained(base)
+    kept = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), out)
+    rows = [_encode(tok, ex, recipe.max_length) for ex in data[:2]]
+    assert _val_loss(kept, rows, 2, tok.pad_token_id) == pytest.approx(best[1], abs=1e-3)
 
 
 def test_the_command_is_registered() -> None:
