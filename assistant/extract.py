@@ -9,10 +9,12 @@ overruled. See `merge` for what the model may change, and why so little.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -117,6 +119,23 @@ def merge(parsed: Intent, proposed: Intent, text: str, brands: set[str]) -> Inte
     )
 
 
+ORDER_ID_PATTERN = "^#?[A-Za-z0-9-]{0,12}[0-9][A-Za-z0-9-]{0,12}$"
+
+
+def decoding_schema(brands: Iterable[str]) -> dict[str, Any]:
+    """The `Intent` JSON schema the model decodes under, narrowed to what can be true: brands
+    are the catalog's (an enum), an order number holds a digit, a reference is -1 (the last
+    one) or a position 1..50. The answer is still validated as `Intent` afterwards."""
+    schema = copy.deepcopy(Intent.model_json_schema())
+    props = schema["properties"]
+    names = sorted(set(brands))
+    if names:
+        props["brands"]["items"] = {"type": "string", "enum": names}
+    props["order_id"]["anyOf"][0] = {"type": "string", "pattern": ORDER_ID_PATTERN}
+    props["refs"]["items"] = {"enum": [-1, *range(1, 51)]}
+    return schema
+
+
 def model_can_change(parsed: Intent, text: str) -> bool:
     """Whether `merge` could change the intent or the product words of this reading. When it
     cannot, the model is not asked: a call whose answer is thrown away only costs the customer
@@ -150,7 +169,7 @@ class IntentExtractor:
             raise ValueError(f"unknown prompt style {prompt_style!r}: few_shot or short")
         self.parser, self.model, self.attempts = parser, model, attempts
         self.prompt_style = prompt_style
-        self._schema = Intent.model_json_schema()
+        self._schema = decoding_schema(parser.brand_names)
 
     def propose(self, text: str, deadline: float | None = None) -> Intent:
         """The model's proposal, validated, with a bounded re-ask.

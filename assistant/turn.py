@@ -277,7 +277,7 @@ class Assistant:
             yield Status("write", "Writing the reply")
             began = time.perf_counter()
             try:
-                sentence = self._sentence(message, draft, deadline)
+                sentence = self._sentence(_request(message, state), draft, deadline)
             except ModelError as exc:
                 fault = fault or str(exc)
                 log.warning("reply sentence fell back to the template: %s", exc)
@@ -572,6 +572,16 @@ class Assistant:
         ).text
         line = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
         return _SENTENCE_END.split(line, maxsplit=1)[0].strip().strip('"')
+
+
+def _request(message: str, state: SessionState) -> str:
+    """What the customer asked for, as the writer sees it: the message, led by the active
+    search's words when the message does not hold them ("under 30" after "bluetooth speaker"
+    is "bluetooth speaker, under 30"), so the sentence can name what the list is."""
+    query = state.filters.query if state.filters else ""
+    if query and not set(tokenize(query)) <= set(tokenize(message)):
+        return f"{query}, {message}"
+    return message
 
 
 def unusable(sentence: str, text: str, draft: Draft) -> str | None:

@@ -48,10 +48,10 @@ def bundled_lora(use: bool = True) -> Path | None:
 
 
 @contextmanager
-def demo_stack(home: Path | None, llm_url: str | None, adapter: bool) -> Iterator[tuple[Path, str]]:
+def demo_stack(home: Path | None, llm_url: str | None, adapter: str) -> Iterator[tuple[Path, str]]:
     """(home, model URL): `home`, or a temporary one with the demo catalog ingested, and
-    `llm_url`, or a model server started here (with the bundled adapter when `adapter`) under
-    $SHOPASSIST_HOME or the home, stopped on exit."""
+    `llm_url`, or a model server started here under $SHOPASSIST_HOME or the home, stopped on
+    exit. `adapter`: "merged" or "lora" (how the bundled adapter is served), or "off"."""
     from retrieval.icecat import load_demo
     from ui import llm_server
     from ui.compose import build_index
@@ -66,7 +66,8 @@ def demo_stack(home: Path | None, llm_url: str | None, adapter: bool) -> Iterato
             port = free_port()
             model_home = Path(os.environ.get("SHOPASSIST_HOME", where))
             model_home.mkdir(parents=True, exist_ok=True)
-            proc = llm_server.start(model_home, ROOT, port, lora=bundled_lora(adapter))
+            settings = Settings(home=model_home, llm_lora="auto" if adapter != "off" else "off")
+            proc = llm_server.start_configured(settings, port, adapter)
             llm_url = f"http://127.0.0.1:{port}"
         try:
             yield where, llm_url

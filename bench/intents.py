@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, emit, free_port, percentile
+from common import ROOT, bundled_lora, emit, free_port, percentile
 
 from assistant.chat_model import ChatModel, Message, OpenAIChatModel, Reply
 from assistant.errors import ModelError
@@ -116,10 +116,7 @@ def main() -> None:
                 home.mkdir(parents=True, exist_ok=True)
                 port = free_port()
                 t0 = time.perf_counter()
-                lora = None if args.no_adapter else ROOT / "assistant" / "lora"
-                if lora is not None and not (lora / "adapter_config.json").exists():
-                    lora = None
-                proc = llm_server.start(home, ROOT, port, lora=lora)
+                proc = llm_server.start(home, ROOT, port, lora=bundled_lora(not args.no_adapter))
                 report["server_start_s"] = round(time.perf_counter() - t0, 1)
                 url = f"http://127.0.0.1:{port}"
             try:

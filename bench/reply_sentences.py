@@ -1,22 +1,27 @@
 """Grounded reply sentences: how many of the model's sentences the checkers pass unchanged.
 
 Held-out turns: the search and refinement messages of the hand-labelled set
-`tests/data/intent_set.jsonl` (kept out of the LoRA training data), each search in a new
-conversation, each refinement after a search of its own. The whole assistant answers them
+`tests/data/intent_set.jsonl` (kept out of the LoRA training data): each search in a new
+conversation, then each search followed by a refinement of the set (twice, with different
+refinements). Many searches find nothing the model may introduce (the catalog does not carry
+it); those turns do not count. The whole assistant answers them
 (the demo catalog in embedded Chroma, the real embedders and re-ranker, SmolLM2 under vLLM
-with the adapter of `assistant/lora` unless --no-adapter); a turn counts when the model was
-asked for the sentence that introduces the products. It passes when `check_sentence` and
-`unusable` accept it as written; otherwise the template sentence is shown. The turn budget is
-lifted here, so a slow answer is not counted as a rejection (latency is `turn_latency.py`'s).
+with the adapter of `assistant/lora` merged in, unless --adapter says otherwise); a turn
+counts when the model was asked for the sentence that introduces the products. It passes
+when `check_sentence` and `unusable` accept it as written; otherwise the template sentence is
+shown. The turn budget is lifted here, so a slow answer is not counted as a rejection
+(latency is `turn_latency.py`'s).
 The target is >= 95% of 200 turns.
 
-    python bench/reply_sentences.py [--turns 200] [--llm-url URL] [--home DIR] [--no-adapter]
+    python bench/reply_sentences.py [--turns 200] [--llm-url URL] [--home DIR]
+                                    [--adapter merged|lora|off]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -27,13 +32,15 @@ SET = ROOT / "tests" / "data" / "intent_set.jsonl"
 
 
 def held_out_turns() -> list[tuple[str | None, str]]:
-    """(opening search or None, the turn's message): searches first, then refinements, each
-    refinement paired with a search of the set in order."""
+    """(opening search or None, the turn's message): every search of the set, then each search
+    followed by a refinement of the set, twice over (refinement i and i + 19), so that a
+    refinement meets different products."""
     rows = [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line]
     searches = [r["message"] for r in rows if r["intent"]["intent"] == "search"]
     refines = [r["message"] for r in rows if r["intent"]["intent"] == "refine"]
     turns: list[tuple[str | None, str]] = [(None, m) for m in searches]
-    turns += [(searches[i % len(searches)], m) for i, m in enumerate(refines)]
+    for shift in (0, 19):
+        turns += [(m, refines[(i + shift) % len(refines)]) for i, m in enumerate(searches)]
     return turns
 
 
@@ -42,7 +49,12 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=200, help="Turns with a model sentence to score.")
     ap.add_argument("--llm-url", help="A running OpenAI-compatible server (default: start one).")
     ap.add_argument("--home", type=Path, help="A home that holds the demo catalog already.")
-    ap.add_argument("--no-adapter", action="store_true", help="Serve the base model only.")
+    ap.add_argument(
+        "--adapter",
+        choices=("merged", "lora", "off"),
+        default="merged",
+        help="How the model server started here serves assistant/lora (off = the base model).",
+    )
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--samples", type=Path, help="Write every scored sentence here (JSON lines).")
     args = ap.parse_args()
@@ -53,7 +65,7 @@ def main() -> None:
     scored: list[dict[str, object]] = []
     reasons: Counter[str] = Counter()
     seconds: list[float] = []
-    with demo_stack(args.home, args.llm_url, not args.no_adapter) as (home, url):
+    with demo_stack(args.home, args.llm_url, args.adapter) as (home, url):
         settings = Settings(
             home=home,
             llm_url=url,
@@ -64,12 +76,23 @@ def main() -> None:
         )
         bot = build_assistant(settings)
         model = bot.writer.name if bot.writer else None
+        rejected: list[str] = []  # the model's sentences the checkers turned down, as logged
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if record.msg.startswith("model sentence rejected"):
+                    rejected.append(str(record.args[0]) if record.args else "")
+
+        turn_log = logging.getLogger("assistant.turn")
+        turn_log.addHandler(Keep())
+        turn_log.setLevel(logging.INFO)
         for opening, message in held_out_turns():
             if len(scored) >= args.turns:
                 break
             session = uuid.uuid4().hex
             if opening is not None:
                 bot.respond(session, opening)
+            rejected.clear()
             result = bot.respond(session, message)
             if "write" not in result.timings:
                 continue  # no product list to introduce (nothing found, a question, ...)
@@ -81,6 +104,7 @@ def main() -> None:
                     "message": message,
                     "passed": result.wrote,
                     "reply": result.reply.split("\n")[0],
+                    "rejected": None if result.wrote else (rejected or [None])[-1],
                     "violations": result.violations,
                     "fault": result.fault,
                 }

@@ -5,7 +5,7 @@ the demo catalog in embedded Chroma, with the real embedders, the trained re-ran
 SmolLM2 under vLLM: extraction, tools, re-ranking, the model's sentence and the grounding
 check, as a customer waits for them. The target is p95 <= 3 s on 2 cores.
 
-    python bench/turn_latency.py [--llm-url URL] [--home DIR] [--no-adapter]
+    python bench/turn_latency.py [--llm-url URL] [--home DIR] [--adapter merged|lora|off]
 
 Without --llm-url the script starts the model server with the LoRA adapter of `assistant/lora`
 (the assistant uses the adapter whenever the server lists it), and stops it; without --home it
@@ -100,13 +100,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--llm-url", help="A running OpenAI-compatible server (default: start one).")
     ap.add_argument("--home", type=Path, help="A home that holds the demo catalog already.")
-    ap.add_argument("--no-adapter", action="store_true", help="Serve the base model only.")
+    ap.add_argument(
+        "--adapter",
+        choices=("merged", "lora", "off"),
+        default="merged",
+        help="How the model server started here serves assistant/lora (off = the base model).",
+    )
     args = ap.parse_args()
 
     from ui.compose import build_assistant
     from ui.settings import Settings
 
-    with demo_stack(args.home, args.llm_url, not args.no_adapter) as (home, url):
+    with demo_stack(args.home, args.llm_url, args.adapter) as (home, url):
         bot = build_assistant(Settings(home=home, llm_url=url))
         model = bot.extractor.model.name if bot.extractor.model else None
         bot.respond("warm-up", "warm up the caches")

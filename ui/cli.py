@@ -336,8 +336,13 @@ app.add_typer(llm_app, name="llm")
 @llm_app.command("serve")
 def llm_serve(
     port: Annotated[int | None, typer.Option(help="Port (default SHOPASSIST_LLM_PORT).")] = None,
+    lora_mode: Annotated[
+        str | None,
+        typer.Option(help="merged or lora (default SHOPASSIST_LLM_LORA_MODE)."),
+    ] = None,
 ) -> None:
-    """Start vLLM's OpenAI-compatible server with the configured model; Ctrl-C stops it."""
+    """Start vLLM's OpenAI-compatible server with the configured model and adapter; Ctrl-C
+    stops it."""
     import signal as _signal
 
     from assistant.errors import AssistantError
@@ -345,17 +350,19 @@ def llm_serve(
 
     settings = _settings()
     chosen = port or settings.llm_port
+    if lora_mode not in (None, "merged", "lora"):
+        typer.echo("error: --lora-mode must be merged or lora", err=True)
+        raise typer.Exit(1)
+    mode = lora_mode or settings.llm_lora_mode
     try:
         lora = settings.lora_path
-        proc = llm_server.start_configured(settings, chosen)
+        proc = llm_server.start_configured(settings, chosen, mode)
     except (AssistantError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    adapter = "" if lora is None else f", adapter {llm_server.LORA_NAME} from {lora}"
-    typer.echo(
-        f"model server ready at http://127.0.0.1:{chosen}/v1 "
-        f"(model {settings.llm_served_name}{adapter})"
-    )
+    served = ", ".join(llm_server.served_models(f"http://127.0.0.1:{chosen}"))
+    adapter = "" if lora is None else f"; adapter {lora}, {mode}"
+    typer.echo(f"model server ready at http://127.0.0.1:{chosen}/v1 (serving {served}{adapter})")
 
     def _interrupt(*_: object) -> None:
         raise KeyboardInterrupt

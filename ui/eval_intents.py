@@ -160,7 +160,10 @@ def register(eval_app: typer.Typer) -> None:
         ] = None,
         serve_model: Annotated[
             bool,
-            typer.Option("--serve-model", help="Start the local model server unless one answers."),
+            typer.Option(
+                "--serve-model",
+                help="Start the local model server (base model + adapter) unless one answers.",
+            ),
         ] = False,
         limit: Annotated[
             int | None, typer.Option(min=1, help="Score the first N messages only.")
@@ -195,7 +198,7 @@ def register(eval_app: typer.Typer) -> None:
             if sources != ("parser",):
                 if serve_model and not llm_server.answers(settings.model_url):
                     typer.echo("starting the model server...", err=True)
-                    proc = llm_server.start_configured(settings)
+                    proc = llm_server.start_configured(settings, lora_mode="lora")
                 listed = llm_server.served_models(settings.model_url, settings.llm_api_key)
                 if not listed:
                     raise AssistantOperatorError(

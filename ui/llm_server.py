@@ -73,6 +73,44 @@ def ensure_default_model(home: Path, python: Path) -> Path:
     return out
 
 
+def adapter_digest(lora: Path) -> str:
+    """A short digest of the adapter's weights and configuration (names its merged model)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        digest.update((lora / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def ensure_merged(base: Path, lora: Path, home: Path) -> Path:
+    """The base model with the adapter's weights merged in (W + alpha/r * B @ A), saved once
+    under `home/models` and named by the adapter's digest: the same model as base + adapter,
+    served without vLLM's per-token LoRA kernels (unoptimised PyTorch ops on CPU).
+
+    Raises:
+        AssistantOperatorError: peft is missing or the merge fails.
+    """
+    out = home / "models" / f"{base.name}+lora-{adapter_digest(lora)}"
+    if (out / "config.json").exists():
+        return out
+    try:
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise AssistantOperatorError(f"merging the adapter needs {exc.name}") from exc
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(model, lora).merge_and_unload()
+    merged.save_pretrained(tmp)
+    AutoTokenizer.from_pretrained(base).save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
 def server_command(
     python: Path,
     model: str,
@@ -199,16 +237,28 @@ def served_models(url: str, api_key: str | None = None, timeout: float = 3.0) ->
         return []
 
 
-def start_configured(settings: Settings, port: int | None = None) -> subprocess.Popen[bytes]:
-    """`start` with the configured home, model, port, served name and adapter."""
+def start_configured(
+    settings: Settings, port: int | None = None, lora_mode: str | None = None
+) -> subprocess.Popen[bytes]:
+    """`start` with the configured home, model, port, served name and adapter; `lora_mode`
+    overrides `settings.llm_lora_mode` ("merged": the merged model as `LORA_NAME` alone;
+    "lora": the base model with the adapter beside it)."""
     settings.home.mkdir(parents=True, exist_ok=True)
+    lora = settings.lora_path
+    if lora is not None and (lora_mode or settings.llm_lora_mode) == "merged":
+        base = settings.llm_model or str(
+            ensure_default_model(settings.home, llm_python(PROJECT_ROOT))
+        )
+        merged = ensure_merged(Path(base), lora, settings.home)
+        return start(settings.home, PROJECT_ROOT, port or settings.llm_port, str(merged),
+                     served_name=LORA_NAME)  # fmt: skip
     return start(
         settings.home,
         PROJECT_ROOT,
         port or settings.llm_port,
         settings.llm_model,
         served_name=settings.llm_served_name,
-        lora=settings.lora_path,
+        lora=lora,
     )
 
 

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
             served model is the default SmolLM2 (it was trained for that model only), "off" =
             none, or an adapter folder. The assistant uses the adapter, with its short prompts,
             whenever the server lists it, and the base model with few-shot prompts otherwise.
+        llm_lora_mode: How the adapter is served: "merged" (its weights merged into the base
+            model once, saved under `home/models`, served as `shopassist-lora` alone: the same
+            model at the base model's speed) or "lora" (vLLM `--enable-lora --lora-modules`,
+            the base model served beside it; vLLM's LoRA path is unoptimised PyTorch on CPU,
+            about 2.4x slower per token here).
         match_min_relevance: A search whose best re-ranker score is below this shows its
             products as alternatives ("we may not carry it"); chosen on the demo catalog, where
             relevant top hits score 0.4-0.8 and word-only matches ("shoes" -> "hot shoe
@@ -89,6 +94,7 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
     llm_writes_replies: bool = True
     llm_lora: str = "auto"
+    llm_lora_mode: Literal["merged", "lora"] = "merged"
     match_min_relevance: float = 0.35
     reranker_model: Path | None = None
     reranker_precision: Literal["bf16", "int8", "fp32"] = "bf16"

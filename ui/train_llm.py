@@ -168,9 +168,12 @@ def train_lora(
     out: Path,
     recipe: LoraRecipe,
     progress: bool = True,
+    resume: Path | None = None,
 ) -> dict[str, Any]:
     """Train a LoRA adapter on `base` (a causal LM folder with its tokenizer) and save it, the
     report (`training_report.json`) and the loss curve (`training_curves.png`) under `out`.
+
+    With `resume` (an adapter folder), that adapter is trained further instead of a new one.
 
     Returns:
         The report.
@@ -198,7 +201,12 @@ def train_lora(
         target_modules=list(recipe.target_modules),
         task_type="CAUSAL_LM",
     )
-    model = get_peft_model(model, config)
+    if resume is not None:  # go on training an adapter (its rank and modules are kept)
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, resume, is_trainable=True)
+    else:
+        model = get_peft_model(model, config)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     rows = [_encode(tokenizer, ex, recipe.max_length) for ex in train]
     val_rows = [_encode(tokenizer, ex, recipe.max_length) for ex in val]
@@ -331,6 +339,9 @@ def register(train_app: typer.Typer) -> None:
         replies: Annotated[int, typer.Option(help="Reply examples to build.")] = 400,
         batch_size: Annotated[int, typer.Option(min=1)] = 16,
         seed: int = 0,
+        resume: Annotated[
+            Path | None, typer.Option(help="Train this adapter further (a second stage).")
+        ] = None,
         homedepot: Annotated[Path, typer.Option(help="Home Depot train.csv.zip")] = Path(
             "../shared/data/homedepot/train.csv.zip"
         ),
@@ -371,7 +382,13 @@ def register(train_app: typer.Typer) -> None:
             "intents_built": intents,
             "replies_built": replies,
         }
-        report = train_lora(base, train, data.val, out, recipe)
+        if resume is not None:
+            recipe.extra["resumed_from"] = (
+                json.loads((resume / "training_report.json").read_text(encoding="utf-8"))["recipe"]
+                if (resume / "training_report.json").exists()
+                else str(resume)
+            )
+        report = train_lora(base, train, data.val, out, recipe, resume=resume)
         typer.echo(
             json.dumps({k: report[k] for k in ("steps", "train_seconds", "final_val_loss")})
             + "\n"

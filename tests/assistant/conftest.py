@@ -18,11 +18,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def llm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the converted (and merged) models are kept: SHOPASSIST_TEST_LLM_HOME or a
+    temporary folder."""
     home = Path(os.environ.get("SHOPASSIST_TEST_LLM_HOME", tmp_path_factory.mktemp("llm-home")))
     home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+@pytest.fixture(scope="session")
+def llm_url(llm_home: Path) -> Iterator[str]:
+    """The real vLLM server: SmolLM2 with the bundled LoRA adapter beside it (`lora` mode)."""
     port = free_port()
-    proc: subprocess.Popen[bytes] = llm_server.start(home, ROOT, port, lora=Settings().lora_path)
+    lora = Settings().lora_path
+    proc: subprocess.Popen[bytes] = llm_server.start(llm_home, ROOT, port, lora=lora)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

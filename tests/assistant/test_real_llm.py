@@ -163,3 +163,72 @@ def test_chat_serve_model_starts_and_stops_the_server(
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["fault"] is None and out["products"]
     assert not llm_server.answers(f"http://127.0.0.1:{port}")
+
+
+# -- the LoRA adapter (assistant/lora), served beside the base model by the fixture ------------
+
+INTENT_SET = ROOT / "tests" / "data" / "intent_set.jsonl"
+
+
+def test_the_adapter_reads_held_out_messages(llm_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    assert set(llm_server.served_models(llm_url)) == {"shopassist-llm", llm_server.LORA_NAME}
+    monkeypatch.setenv("SHOPASSIST_LLM_URL", llm_url)
+    res = CliRunner().invoke(
+        app,
+        ["eval", "intents", "--file", str(INTENT_SET), "--source", "model", "--limit", "40",
+         "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout.strip().splitlines()[-1])
+    assert row["model"] == llm_server.LORA_NAME and row["n"] == 40
+    # the base model with few-shot prompts scores 0.12 on the whole set; the adapter 0.95
+    assert row["intent_accuracy"] >= 0.9, res.stdout
+
+
+@pytest.mark.model
+def test_the_assistant_asks_the_adapter(llm_url: str, demo_home: Path) -> None:
+    bot = assistant_for(demo_home, llm_url)
+    assert bot.extractor.model is not None and bot.writer is bot.extractor.model
+    assert bot.extractor.model.name == f"openai:{llm_server.LORA_NAME}"
+    assert bot.extractor.prompt_style == bot.prompt_style == "short"
+    turns = [
+        bot.respond(f"a{i}", text)
+        for i, text in enumerate(
+            ["wireless mouse under $30", "toner cartridge for a laser printer", "usb cable"]
+        )
+    ]
+    for turn in turns:
+        assert turn.fault is None and turn.products
+        assert_true_to_catalog(turn, bot)
+    assert sum(t.wrote for t in turns) >= 2, [(t.reply, t.violations) for t in turns]
+
+
+@pytest.mark.model
+def test_the_merged_adapter_answers_as_the_adapter(llm_url: str, llm_home: Path) -> None:
+    port = free_port()
+    proc = llm_server.start_configured(Settings(home=llm_home), port, "merged")
+    try:
+        merged_url = f"http://127.0.0.1:{port}"
+        assert llm_server.served_models(merged_url) == [llm_server.LORA_NAME]
+        parser = MessageParser(["Sony", "HP", "Logitech"])
+        texts = ["Sony headphones under $80", "where is my order 1043?", "the second one"]
+        read = {
+            url: [
+                IntentExtractor(
+                    parser,
+                    OpenAIChatModel(url, llm_server.LORA_NAME, timeout=60),
+                    prompt_style="short",
+                )
+                .propose(t)
+                .intent  # fmt: skip
+                for t in texts
+            ]
+            for url in (llm_url, merged_url)
+        }
+        assert read[merged_url] == read[llm_url]
+    finally:
+        llm_server.stop(proc)

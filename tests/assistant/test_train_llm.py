@@ -132,3 +132,31 @@ def test_length_buckets_cover_an_epoch_and_pad_little() -> None:
     assert all(1 <= len(b) <= 16 for b in batches)
     padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)
     assert padded < 1.25 * sum(lengths)  # random batches pad ~1.6x here
+
+
+def test_the_merged_model_is_the_base_model_with_the_adapter(tmp_path: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from ui.llm_server import adapter_digest, ensure_merged
+    from ui.train_llm import LoraRecipe, train_lora
+
+    base = tiny_model(tmp_path / "base")
+    recipe = LoraRecipe(rank=4, alpha=8, epochs=2, batch_size=2, eval_every=100,
+                        val_decode_examples=1, threads=1, lr=5e-2)  # fmt: skip
+    data = examples()
+    train_lora(base, data, data[:2], tmp_path / "lora", recipe, progress=False)
+
+    merged = ensure_merged(base, tmp_path / "lora", tmp_path / "home")
+    assert merged.name == f"base+lora-{adapter_digest(tmp_path / 'lora')}"
+    ids = torch.tensor([[5, 17, 33, 2, 9]])
+    plain = AutoModelForCausalLM.from_pretrained(base)
+    with torch.no_grad():
+        want = PeftModel.from_pretrained(plain, tmp_path / "lora")(input_ids=ids).logits
+        before = AutoModelForCausalLM.from_pretrained(base)(input_ids=ids).logits
+        got = AutoModelForCausalLM.from_pretrained(merged)(input_ids=ids).logits
+    assert not torch.allclose(want, before, atol=1e-4)  # the adapter changes the model ...
+    assert torch.allclose(got, want, atol=1e-4)  # ... and the merged model is that change
+    stamp = (merged / "config.json").stat().st_mtime_ns
+    assert ensure_merged(base, tmp_path / "lora", tmp_path / "home") == merged
+    assert (merged / "config.json").stat().st_mtime_ns == stamp  # merged once

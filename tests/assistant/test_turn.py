@@ -314,5 +314,8 @@ def test_the_tuned_model_is_asked_with_its_short_prompts(tmp_path: Path) -> None
     sentence_prompt = asked[-1]
     assert [m.role for m in sentence_prompt] == ["system", "user"]  # no few-shot examples
     assert sentence_prompt[1].content.startswith("Customer: a speaker please\nProducts:\n- ")
+    # a refinement: the writer is told what the list is, not only "under 50"
+    r = bot.respond("s", "under 50")
+    assert r.wrote and asked[-1][1].content.startswith("Customer: speaker, under 50\nProducts:")
     with pytest.raises(ValueError, match="unknown prompt style"):
         Assistant(bot.tools, bot.extractor, bot.store, prompt_style="long")

@@ -22,8 +22,6 @@ from ui import llm_server
 from ui.compose import build_assistant, build_index
 from ui.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _temporary(config: pytest.Config, prefix: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix))
@@ -40,7 +38,8 @@ def pytest_converse_assistant(config: pytest.Config) -> Responder:
     llm_home = Path(cached) if cached else _temporary(config, "shopassist-llm-")
     llm_home.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    proc = llm_server.start(llm_home, ROOT, port, lora=Settings().lora_path)
+    # as `make run` serves it: the adapter merged into SmolLM2 (the merged model is cached)
+    proc = llm_server.start_configured(Settings(home=llm_home), port)
     config.add_cleanup(lambda: llm_server.stop(proc))
 
     home = _temporary(config, "shopassist-conversations-")
