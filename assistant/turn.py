@@ -277,13 +277,16 @@ class Assistant:
             yield Status("write", "Writing the reply")
             began = time.perf_counter()
             try:
-                sentence = self._sentence(_request(message, state), draft, deadline)
+                request = _request(message, state)
+                sentence = self._sentence(request, draft, deadline)
             except ModelError as exc:
                 fault = fault or str(exc)
                 log.warning("reply sentence fell back to the template: %s", exc)
             else:
                 violations = check_sentence(sentence, evidence).violations
-                reason = None if violations else unusable(sentence, message, draft)
+                # numbers and topic are judged against what the customer asked for in this
+                # search ("64 GB" typed a turn before "under 75"), prices against the tools
+                reason = None if violations else unusable(sentence, request, draft)
                 violations += [reason] if reason else []
                 if violations:
                     log.info("model sentence rejected %r: %s", sentence, violations)

@@ -317,5 +317,23 @@ def test_the_tuned_model_is_asked_with_its_short_prompts(tmp_path: Path) -> None
     # a refinement: the writer is told what the list is, not only "under 50"
     r = bot.respond("s", "under 50")
     assert r.wrote and asked[-1][1].content.startswith("Customer: speaker, under 50\nProducts:")
-    with pytest.raises(ValueError, match="unknown prompt style"):
-        Assistant(bot.tools, bot.extractor, bot.store, prompt_style="long")
+
+
+def test_a_number_the_customer_typed_in_the_search_may_be_repeated(tmp_path: Path) -> None:
+    def answer(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        if schema is not None:
+            return json.dumps({"intent": "other"})
+        request = messages[-1].content.split("\n")[0]  # the "Customer: ..." line
+        if "under 50" in request:
+            return "These k120 keyboard options fit your budget."
+        if "logitech" in request.lower():
+            return "These 3 keyboard options fit your budget."
+        return "Here are some keyboards you may like."
+
+    bot = make(tmp_path, FunctionChatModel(answer))
+    bot.prompt_style = "short"
+    assert bot.respond("s", "k120 keyboard").wrote
+    typed = bot.respond("s", "under 50")  # "120" was typed in the search a turn before
+    assert typed.wrote and typed.reply.startswith("These k120 keyboard options"), typed.violations
+    invented = bot.respond("s", "only Logitech")  # "3" was never typed
+    assert not invented.wrote and any("numbers" in v for v in invented.violations)
