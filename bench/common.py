@@ -47,6 +47,18 @@ def bundled_lora(use: bool = True) -> Path | None:
     return path if use and (path / "adapter_config.json").exists() else None
 
 
+def add_stack_arguments(ap: Any) -> None:
+    """--llm-url, --home and --adapter: what `demo_stack` takes from the command line."""
+    ap.add_argument("--llm-url", help="A running OpenAI-compatible server (default: start one).")
+    ap.add_argument("--home", type=Path, help="A home that holds the demo catalog already.")
+    ap.add_argument(
+        "--adapter",
+        choices=("merged", "lora", "off"),
+        default="merged",
+        help="How the model server started here serves assistant/lora (off = the base model).",
+    )
+
+
 @contextmanager
 def demo_stack(home: Path | None, llm_url: str | None, adapter: str) -> Iterator[tuple[Path, str]]:
     """(home, model URL): `home`, or a temporary one with the demo catalog ingested, and

@@ -2,15 +2,16 @@
 
 Held-out turns: the search and refinement messages of the hand-labelled set
 `tests/data/intent_set.jsonl` (kept out of the LoRA training data): each search in a new
-conversation, then each search followed by a refinement of the set (twice, with different
-refinements). Many searches find nothing the model may introduce (the catalog does not carry
-it); those turns do not count. The whole assistant answers them
-(the demo catalog in embedded Chroma, the real embedders and re-ranker, SmolLM2 under vLLM
-with the adapter of `assistant/lora` merged in, unless --adapter says otherwise); a turn
-counts when the model was asked for the sentence that introduces the products. It passes
-when `check_sentence` and `unusable` accept it as written; otherwise the template sentence is
-shown. The turn budget is lifted here, so a slow answer is not counted as a rejection
-(latency is `turn_latency.py`'s).
+conversation, then each search followed by a refinement of the set (four times, with
+different refinements); the first 200 turns that count are scored. Many searches find
+nothing the model may introduce (the catalog does not carry it); those turns do not count.
+
+The whole assistant answers them: the demo catalog in embedded Chroma, the real embedders and
+re-ranker, SmolLM2 under vLLM with the adapter of `assistant/lora` merged in (unless
+--adapter says otherwise). A turn counts when the model was asked for the sentence that
+introduces the products. It passes when `check_sentence` and `unusable` accept it as
+written; otherwise the template sentence is shown. The turn budget is lifted here, so a slow
+answer is not counted as a rejection (latency is `turn_latency.py`'s).
 The target is >= 95% of 200 turns.
 
     python bench/reply_sentences.py [--turns 200] [--llm-url URL] [--home DIR]
@@ -26,20 +27,20 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from common import ROOT, demo_stack, emit, percentile
+from common import ROOT, add_stack_arguments, demo_stack, emit, percentile
 
 SET = ROOT / "tests" / "data" / "intent_set.jsonl"
 
 
 def held_out_turns() -> list[tuple[str | None, str]]:
     """(opening search or None, the turn's message): every search of the set, then each search
-    followed by a refinement of the set, twice over (refinement i and i + 19), so that a
-    refinement meets different products."""
+    followed by a refinement of the set, four times over (refinements i, i + 19, i + 7 and
+    i + 29), so that a refinement meets different products."""
     rows = [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line]
     searches = [r["message"] for r in rows if r["intent"]["intent"] == "search"]
     refines = [r["message"] for r in rows if r["intent"]["intent"] == "refine"]
     turns: list[tuple[str | None, str]] = [(None, m) for m in searches]
-    for shift in (0, 19):
+    for shift in (0, 19, 7, 29):
         turns += [(m, refines[(i + shift) % len(refines)]) for i, m in enumerate(searches)]
     return turns
 
@@ -47,14 +48,7 @@ def held_out_turns() -> list[tuple[str | None, str]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--turns", type=int, default=200, help="Turns with a model sentence to score.")
-    ap.add_argument("--llm-url", help="A running OpenAI-compatible server (default: start one).")
-    ap.add_argument("--home", type=Path, help="A home that holds the demo catalog already.")
-    ap.add_argument(
-        "--adapter",
-        choices=("merged", "lora", "off"),
-        default="merged",
-        help="How the model server started here serves assistant/lora (off = the base model).",
-    )
+    add_stack_arguments(ap)
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--samples", type=Path, help="Write every scored sentence here (JSON lines).")
     args = ap.parse_args()

@@ -18,9 +18,8 @@ import argparse
 import os
 import time
 import uuid
-from pathlib import Path
 
-from common import demo_stack, emit, percentile
+from common import add_stack_arguments, demo_stack, emit, percentile
 
 CONVERSATIONS = [
     [
@@ -98,14 +97,7 @@ CONVERSATIONS = [
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--llm-url", help="A running OpenAI-compatible server (default: start one).")
-    ap.add_argument("--home", type=Path, help="A home that holds the demo catalog already.")
-    ap.add_argument(
-        "--adapter",
-        choices=("merged", "lora", "off"),
-        default="merged",
-        help="How the model server started here serves assistant/lora (off = the base model).",
-    )
+    add_stack_arguments(ap)
     args = ap.parse_args()
 
     from ui.compose import build_assistant
