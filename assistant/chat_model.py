@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -156,3 +157,27 @@ class OpenAIChatModel(ChatModel):
                 raise ModelUnavailable(f"{self.url} sent a malformed answer: {exc}") from exc
             return Reply(text, data.get("model", self.model), time.perf_counter() - started, data)
         raise ModelUnavailable(f"the model at {self.url} is unavailable: {last}") from last
+
+
+class MemoChatModel(ChatModel):
+    """Answers a repeated request from memory (for evaluations: requests at temperature 0 are
+    deterministic, so asking again would only cost time). A failed request is not kept."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner, self.name = inner, inner.name
+        self._memo: dict[tuple[Any, ...], Reply] = {}
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        json_schema: dict[str, Any] | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        timeout: float | None = None,
+    ) -> Reply:
+        key = (tuple(messages), json.dumps(json_schema, sort_keys=True), max_tokens, temperature)
+        if key not in self._memo:
+            self._memo[key] = self.inner.complete(
+                messages, json_schema, max_tokens, temperature, timeout
+            )
+        return self._memo[key]

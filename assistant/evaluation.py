@@ -223,11 +223,9 @@ FLAT_KEYS = {"text", "intent", "brands", "price_min", "price_max", "ref", "order
 def flat_pairs(intent: Intent) -> set[tuple[str, str]]:
     """The (slot, value) pairs of the flat format: each brand (lower case), the prices as
     normalised decimals, the first reference as `ref`, the order id as an upper-case string."""
-    pairs = {(s, v) for s, v in slot_pairs(intent) if s in ("brands", "price_min", "price_max")}
+    pairs = {(s, v) for s, v in slot_pairs(intent) if s in FLAT_SLOTS}
     if intent.refs:
         pairs.add(("ref", str(intent.refs[0])))
-    if intent.order_id and intent.order_id.strip("# "):
-        pairs.add(("order_id", intent.order_id.strip("# ").upper()))
     return pairs
 
 

@@ -41,12 +41,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bundled_lora(use: bool = True) -> Path | None:
-    """The adapter committed in `assistant/lora` (None when absent or not wanted)."""
-    path = ROOT / "assistant" / "lora"
-    return path if use and (path / "adapter_config.json").exists() else None
-
-
 def add_stack_arguments(ap: Any) -> None:
     """--llm-url, --home and --adapter: what `demo_stack` takes from the command line."""
     ap.add_argument("--llm-url", help="A running OpenAI-compatible server (default: start one).")

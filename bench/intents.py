@@ -26,45 +26,22 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, bundled_lora, emit, free_port, percentile
+from common import ROOT, emit, free_port, percentile
 
-from assistant.chat_model import ChatModel, Message, OpenAIChatModel, Reply
+from assistant.chat_model import MemoChatModel, OpenAIChatModel
 from assistant.errors import ModelError
 from assistant.evaluation import read_intent_set, score, slot_pairs
 from assistant.extract import IntentExtractor
 from assistant.intent import Intent
 from assistant.parser import MessageParser
 from retrieval.icecat import load_demo
+from ui.settings import Settings
 
 DEFAULT_SET = ROOT / "tests" / "data" / "intent_set.jsonl"
 SERVED_NAME = "shopassist-llm"
-
-
-class MemoModel(ChatModel):
-    """Answers a repeated request from memory (requests are deterministic at temperature 0)."""
-
-    def __init__(self, inner: ChatModel) -> None:
-        self.inner, self.name = inner, inner.name
-        self._memo: dict[tuple[Any, ...], Reply] = {}
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        json_schema: dict[str, Any] | None = None,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        timeout: float | None = None,
-    ) -> Reply:
-        key = (tuple(messages), json.dumps(json_schema, sort_keys=True), max_tokens, temperature)
-        if key not in self._memo:
-            self._memo[key] = self.inner.complete(
-                messages, json_schema, max_tokens, temperature, timeout
-            )
-        return self._memo[key]
 
 
 def run_model(
@@ -116,7 +93,8 @@ def main() -> None:
                 home.mkdir(parents=True, exist_ok=True)
                 port = free_port()
                 t0 = time.perf_counter()
-                proc = llm_server.start(home, ROOT, port, lora=bundled_lora(not args.no_adapter))
+                lora = Settings(llm_lora="off" if args.no_adapter else "auto").lora_path
+                proc = llm_server.start(home, ROOT, port, lora=lora)
                 report["server_start_s"] = round(time.perf_counter() - t0, 1)
                 url = f"http://127.0.0.1:{port}"
             try:
@@ -127,7 +105,7 @@ def main() -> None:
                 ):
                     if name not in listed:
                         continue
-                    model = MemoModel(OpenAIChatModel(url, name, timeout=60))
+                    model = MemoChatModel(OpenAIChatModel(url, name, timeout=60))
                     t0 = time.perf_counter()
                     proposed, merged, failures, seconds = run_model(
                         IntentExtractor(parser, model, prompt_style=style), texts

@@ -82,12 +82,12 @@ def build_search(settings: Settings, rerank: bool = True) -> ProductSearch:
     )
 
 
-def build_chat_model(settings: Settings) -> OpenAIChatModel:
-    """The client of the configured model server (`llm_url`, else the local one), asking the
-    served base model."""
+def build_chat_model(settings: Settings, served_name: str | None = None) -> OpenAIChatModel:
+    """The client of the configured model server (`llm_url`, else the local one), asking
+    `served_name` (default: the served base model)."""
     return OpenAIChatModel(
         settings.model_url,
-        settings.llm_served_name,
+        served_name or settings.llm_served_name,
         timeout=settings.llm_timeout,
         api_key=settings.llm_api_key,
     )
@@ -104,13 +104,7 @@ def choose_model(settings: Settings) -> tuple[OpenAIChatModel, str]:
     listed = llm_server.served_models(settings.model_url, settings.llm_api_key)
     local_adapter = settings.llm_url is None and settings.lora_path is not None
     if llm_server.LORA_NAME in listed or (not listed and local_adapter):
-        model = OpenAIChatModel(
-            settings.model_url,
-            llm_server.LORA_NAME,
-            timeout=settings.llm_timeout,
-            api_key=settings.llm_api_key,
-        )
-        return model, "short"
+        return build_chat_model(settings, llm_server.LORA_NAME), "short"
     return build_chat_model(settings), "few_shot"
 
 

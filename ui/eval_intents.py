@@ -65,10 +65,12 @@ def evaluate(
     progress: bool = True,
 ) -> list[Row]:
     """Score the asked sources. `models` maps a served name to (client, prompt style); the
-    `merged` row merges the parser with `merge_with`'s proposals."""
+    `merged` row is `IntentExtractor.extract` with `merge_with`, as the assistant runs (it
+    reuses the proposals already asked for)."""
+    from assistant.chat_model import MemoChatModel
     from assistant.errors import ModelError
     from assistant.evaluation import flat_score
-    from assistant.extract import IntentExtractor, merge, model_can_change
+    from assistant.extract import IntentExtractor
     from assistant.intent import Intent
 
     texts, gold = [i.message for i in items], [i.intent for i in items]
@@ -82,26 +84,23 @@ def evaluate(
 
     if "parser" in sources:
         rows.append(row("parser", None, parsed))
-    proposals: dict[str, list[Intent | None]] = {}
-    wanted = list(models) if "model" in sources else []
-    if "merged" in sources and merge_with and merge_with not in wanted:
-        wanted.append(merge_with)
-    for name in wanted:
-        client, style = models[name]
-        extractor = IntentExtractor(parser, client, prompt_style=style)
-        got: list[Intent | None] = []
-        seconds: list[float] = []
-        for i, text in enumerate(texts, 1):
-            t0 = time.perf_counter()
-            try:
-                got.append(extractor.propose(text))
-            except ModelError:
-                got.append(None)
-            seconds.append(time.perf_counter() - t0)
-            if progress and (i % 25 == 0 or i == len(texts)):
-                typer.echo(f"  {name}: {i}/{len(texts)}", err=True)
-        proposals[name] = got
-        if "model" in sources:
+    extractors = {
+        name: IntentExtractor(parser, MemoChatModel(client), prompt_style=style)
+        for name, (client, style) in models.items()
+    }
+    if "model" in sources:
+        for name, extractor in extractors.items():
+            got: list[Intent | None] = []
+            seconds: list[float] = []
+            for i, text in enumerate(texts, 1):
+                t0 = time.perf_counter()
+                try:
+                    got.append(extractor.propose(text))
+                except ModelError:
+                    got.append(None)
+                seconds.append(time.perf_counter() - t0)
+                if progress and (i % 25 == 0 or i == len(texts)):
+                    typer.echo(f"  {name}: {i}/{len(texts)}", err=True)
             rows.append(
                 row(
                     "model",
@@ -113,14 +112,8 @@ def evaluate(
                 )
             )
     if "merged" in sources:
-        merged = []
-        for i, text in enumerate(texts):
-            proposal = proposals[merge_with][i] if merge_with else None
-            if proposal is None or not model_can_change(parsed[i], text):
-                merged.append(parsed[i])
-            else:
-                merged.append(merge(parsed[i], proposal, text, parser.brand_names))
-        rows.append(row("merged", merge_with, merged))
+        merger = extractors[merge_with] if merge_with else IntentExtractor(parser, None)
+        rows.append(row("merged", merge_with, [merger.extract(t).intent for t in texts]))
     return rows
 
 

@@ -149,11 +149,15 @@ def server_command(
     return cmd
 
 
+def _models_url(url: str) -> str:
+    """`url/v1/models`, whether `url` ends with /v1 or not."""
+    return url.rstrip("/").removesuffix("/v1") + "/v1/models"
+
+
 def answers(url: str) -> bool:
     """Whether an OpenAI-compatible server answers `url/v1/models` now."""
-    root = url.rstrip("/").removesuffix("/v1")
     try:
-        with urllib.request.urlopen(f"{root}/v1/models", timeout=2):
+        with urllib.request.urlopen(_models_url(url), timeout=2):
             return True
     except OSError:
         return False
@@ -169,11 +173,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise AssistantOperatorError(f"the model server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/v1/models", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
+        if answers(url):
+            return
+        time.sleep(0.5)
     raise AssistantOperatorError(f"the model server at {url} did not start in {timeout:.0f} s")
 
 
@@ -225,9 +227,8 @@ def served_models(url: str, api_key: str | None = None, timeout: float = 3.0) ->
     not answer)."""
     import json
 
-    root = url.rstrip("/")
     request = urllib.request.Request(
-        (root if root.endswith("/v1") else root + "/v1") + "/models",
+        _models_url(url),
         headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
     )
     try:
