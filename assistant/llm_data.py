@@ -146,7 +146,51 @@ def _money(rng: random.Random, p: int) -> str:
     return rng.choice([f"${p}", f"{p}", f"{p} dollars", f"${p}", f"{p} bucks"])
 
 
-def _price_clause(rng: random.Random) -> tuple[str, dict[str, Any]]:
+def _wide_price(rng: random.Random) -> int:
+    """A price from a wide range (not only the round ones of `PRICES`)."""
+    return rng.choice([rng.randint(5, 99), rng.randint(100, 600), rng.randint(5, 80) * 25])
+
+
+def _around(p: int) -> dict[str, Any]:
+    """The range "around $p" means: 20% either side, as the parser reads it."""
+    return {"price_min": round(p * 0.8, 2), "price_max": round(p * 1.2, 2)}
+
+
+def _varied_price_clause(rng: random.Random) -> tuple[str, dict[str, Any]]:
+    """More ways to state a price, with prices from a wide range (the `variety` data)."""
+    p = _wide_price(rng)
+    money = _money(rng, p)
+    kind = rng.random()
+    if kind < 0.3:
+        word = rng.choice(
+            ["under", "below", "less than", "at most", "up to", "max", "no more than", "within"]
+        )
+        text = rng.choice([f"{word} {money}", f"for {word} {money}", f"{money} max"])
+        return text, {"price_max": p}
+    if kind < 0.6:
+        text = rng.choice(
+            [
+                f"{rng.choice(['over', 'above', 'more than', 'at least', 'from'])} {money}",
+                f"{money} or more",
+                f"starting at {money}",
+                f"no less than {money}",
+                f"${p}+",
+            ]
+        )
+        return text, {"price_min": p}
+    if kind < 0.8:
+        word = rng.choice(["around", "about", "roughly", "approximately", "for about"])
+        return f"{word} {money}", _around(p)
+    a, b = sorted(rng.sample(range(5, 900), 2))
+    form = rng.choice(
+        ["between {a} and {b}", "between ${a} and ${b}", "{a} to {b} dollars", "${a}-${b}"]
+    )
+    return form.format(a=a, b=b), {"price_min": a, "price_max": b}
+
+
+def _price_clause(rng: random.Random, variety: bool = False) -> tuple[str, dict[str, Any]]:
+    if variety and rng.random() < 0.7:
+        return _varied_price_clause(rng)
     kind = rng.random()
     if kind < 0.55:
         p = _price(rng)
@@ -254,8 +298,14 @@ _QUESTIONS = (
 class _Builder:
     """Draws intent examples for one seed from the phrase and brand pools."""
 
-    def __init__(self, rng: random.Random, phrases: Sequence[tuple[str, str]], brands: list[str]):
-        self.rng, self.phrases, self.brands = rng, phrases, brands
+    def __init__(
+        self,
+        rng: random.Random,
+        phrases: Sequence[tuple[str, str]],
+        brands: list[str],
+        variety: bool = False,
+    ):
+        self.rng, self.phrases, self.brands, self.variety = rng, phrases, brands, variety
 
     def phrase(self) -> tuple[str, str]:
         return self.rng.choice(self.phrases)
@@ -284,7 +334,7 @@ class _Builder:
             front = rng.choice([f"{inches} inch ", f"{inches}-inch ", f'{inches}" '])
             label["attributes"] = {"screen_size": f"{inches} inch"}
             source = "screen"
-        if rng.random() < 0.3:
+        if rng.random() < (0.2 if self.variety else 0.3):
             brand = self.brand()
             front = f"{_brand_text(rng, brand)} {front}"
             label["brands"] = [brand]
@@ -295,8 +345,8 @@ class _Builder:
             else:
                 back = f" in {colour}"
             label["attributes"] = {"colour": colour}
-        if rng.random() < 0.35:
-            clause, prices = _price_clause(rng)
+        if rng.random() < (0.5 if self.variety else 0.35):
+            clause, prices = _price_clause(rng, self.variety)
             back, label = f"{back} {clause}", {**label, **prices}
         elif rng.random() < 0.1:
             if rng.random() < 0.5:
@@ -381,6 +431,10 @@ class _Builder:
             (f"only {adj} ones under {p}", "adjective-max", {"query": adj, "price_max": p}),
             (f"just the {bt} {rng.choice(_NOUNS)}s", "brand-noun", {"brands": [b]}),
         ]
+        if self.variety:
+            clause, prices = _varied_price_clause(rng)
+            wrap = rng.choice(["{c}", "what about {c}?", "anything {c}?", "ones {c}", "{c} please"])
+            options += [(wrap.format(c=clause), "varied-price", prices)] * 4
         text, name, label = rng.choice(options)
         if name == "brand-noun":
             label = {**label, "query": text.rsplit(" ", 1)[1]}
@@ -501,7 +555,7 @@ class _Builder:
         rng = self.rng
         oid = _order_id(rng)
         shown = rng.choice([oid, f"#{oid}"])
-        forms = _SERVICE[intent]
+        forms = _SERVICE[intent] + (_MORE_SERVICE[intent] if self.variety else ())
         form = rng.choice(forms)
         label: dict[str, Any] = {"intent": intent}
         if "{id}" in form:
@@ -561,6 +615,34 @@ _SERVICE: dict[str, tuple[str, ...]] = {
         "can you cancel the {q} I ordered?",
         "I need to cancel order number {id}",
         "cancel my last order",
+    ),
+}
+# More service wordings, drawn only for the `variety` data.
+_MORE_SERVICE: dict[str, tuple[str, ...]] = {
+    "order_status": (
+        "any news on my order {id}?",
+        "my order {id} still hasn't come",
+        "is order {id} on its way?",
+        "I placed order {id} a week ago and still nothing",
+        "can you check order {id} for me",
+        "when does {id} get delivered?",
+        "what's happening with my {q} order?",
+        "{id} - where is it??",
+    ),
+    "return_request": (
+        "how do I send back the {q}? order {id}",
+        "I'd like a refund on order {id}",
+        "the {q} is faulty, can I return it?",
+        "want to return {id}",
+        "returning the {q} from order {id}",
+        "the {q} doesn't fit my needs, I'd like to send it back",
+    ),
+    "cancel_order": (
+        "please don't ship order {id}",
+        "cancel the order I just placed",
+        "I changed my mind, cancel {id}",
+        "can you cancel order {id} for me?",
+        "I ordered the {q} by mistake, please cancel it",
     ),
 }
 _FIXED: dict[str, tuple[str, ...]] = {
@@ -713,8 +795,12 @@ def build_intent_examples(
     brands: Sequence[str],
     excluded_texts: set[str],
     seed: int = 0,
+    variety: bool = False,
 ) -> list[Example]:
     """`n` intent examples drawn with `seed`; none whose normalised text is excluded.
+
+    `variety` draws more price wordings ("around", "or more", "$X+") over a wide range of
+    prices, fewer brands, and more service wordings: the data of a third training stage.
 
     Raises:
         ValueError: No phrases or fewer than two brands to draw from.
@@ -722,7 +808,7 @@ def build_intent_examples(
     if not phrases or len(brands) < 2:
         raise ValueError("intent examples need product phrases and at least two brands")
     rng = random.Random(seed)
-    builder = _Builder(rng, phrases, sorted(brands))
+    builder = _Builder(rng, phrases, sorted(brands), variety)
     draw: dict[str, Callable[[], tuple[str, str, dict[str, Any]]]] = {
         "search": builder.search,
         "refine": builder.refine,
@@ -886,8 +972,12 @@ def build_dataset(
     n_intent: int = 2400,
     n_reply: int = 400,
     seed: int = 0,
+    variety: bool = False,
 ) -> Dataset:
-    """The whole dataset, deterministic for a seed: intent and reply examples, split by group."""
+    """The whole dataset, deterministic for a seed: intent and reply examples, split by group.
+
+    `variety`: see `build_intent_examples`; the reply examples do not change.
+    """
     texts, queries = evaluation_exclusions(intent_set)
     counts = Counter(p.brand for p in products if p.brand)
     brands = sorted(b for b, c in counts.items() if c >= 3)
@@ -897,7 +987,7 @@ def build_dataset(
         counts,
         queries,
     )
-    examples = build_intent_examples(n_intent, phrases, brands, texts, seed)
+    examples = build_intent_examples(n_intent, phrases, brands, texts, seed, variety)
     examples += build_reply_examples(n_reply, products, texts, seed)
     train, val = split(examples)
     random.Random(seed).shuffle(train)

@@ -27,16 +27,27 @@ _UNIT = r"(?:\s*(?:dollars?|bucks|usd|euros?))?"
 PRICE = _CUR + _NUM + _UNIT
 
 _BETWEEN = re.compile(rf"\b(?:between|from)\s+{PRICE}\s*(?:and|to|-)\s*{PRICE}", re.IGNORECASE)
+# A range starts a word: the "7-920" of a model name "i7-920" is not one.
 _RANGE = re.compile(
-    rf"{_CUR}{_NUM}\s*(?:-|–|to)\s*{_CUR}{_NUM}{_UNIT}(?=\s|$|[?.!,])", re.IGNORECASE
+    rf"(?<![\w.-]){_CUR}{_NUM}\s*(?:-|–|to)\s*{_CUR}{_NUM}{_UNIT}(?=\s|$|[?.!,])", re.IGNORECASE
 )
 _MAX = re.compile(
-    rf"\b(?:under|below|less than|cheaper than|no more than|at most|max(?:imum)?|up to|"
-    rf"within|<=?)\s*{PRICE}",
+    rf"\b(?:under|below|(?<!no )(?<!not )less than|cheaper than|no more than|not more than|"
+    rf"at most|max(?:imum)?|up to|within|<=?)\s*{PRICE}",
     re.IGNORECASE,
 )
 _MIN = re.compile(
-    rf"\b(?:over|above|more than|at least|min(?:imum)?|from|starting at|>=?)\s*{PRICE}",
+    rf"\b(?:over|above|(?<!no )(?<!not )more than|no less than|not less than|at least|"
+    rf"min(?:imum)?|from|starting at|>=?)\s*{PRICE}",
+    re.IGNORECASE,
+)
+# The bound after the amount: "50 dollars max", "$50 or less", "$50+", "50 bucks or more".
+_MAX_AFTER = re.compile(
+    rf"(?<![\w.]){PRICE}\s*(?:max(?:imum)?\b|tops\b|or less\b|or under\b|or below\b)",
+    re.IGNORECASE,
+)
+_MIN_AFTER = re.compile(
+    rf"(?<![\w.]){PRICE}\s*(?:\+(?!\d)|or more\b|or above\b|or over\b|and up\b|min(?:imum)?\b)",
     re.IGNORECASE,
 )
 _AROUND = re.compile(rf"(?:\b(?:around|about|roughly|approximately)|~)\s*{PRICE}", re.IGNORECASE)
@@ -267,6 +278,10 @@ _PRODUCT_INTENTS = {
 Span = tuple[int, int]
 
 
+def _overlaps(a: Span, b: Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
 def _amount(text: str) -> Decimal:
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", text):
         return Decimal(text.replace(",", ""))
@@ -353,12 +368,12 @@ class MessageParser:
         if m:
             a, b = _amount(m.group(1)), _amount(m.group(2))
             return min(a, b), max(a, b), [m.span()]
-        m = _MAX.search(text)
+        m = _MAX.search(text) or _MAX_AFTER.search(text)
         if m:
             hi = _amount(m.group(1))
             spans.append(m.span())
-        m = _MIN.search(text)
-        if m and not (spans and spans[0][0] <= m.start() < spans[0][1]):
+        m = _MIN.search(text) or _MIN_AFTER.search(text)
+        if m and not (spans and _overlaps(m.span(), spans[0])):
             lo = _amount(m.group(1))
             spans.append(m.span())
         m = _AROUND.search(text)

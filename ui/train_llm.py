@@ -339,6 +339,14 @@ def register(train_app: typer.Typer) -> None:
         replies: Annotated[int, typer.Option(help="Reply examples to build.")] = 400,
         batch_size: Annotated[int, typer.Option(min=1)] = 16,
         seed: int = 0,
+        variety: Annotated[
+            bool,
+            typer.Option(
+                "--variety",
+                help="More price wordings over a wide price range, fewer brands, more service "
+                "wordings (the third stage's data).",
+            ),
+        ] = False,
         resume: Annotated[
             Path | None, typer.Option(help="Train this adapter further (a second stage).")
         ] = None,
@@ -372,6 +380,7 @@ def register(train_app: typer.Typer) -> None:
             n_intent=intents,
             n_reply=replies,
             seed=seed,
+            variety=variety,
         )
         train = data.train[:limit] if limit else data.train
         recipe = LoraRecipe(rank=rank, alpha=2 * rank, epochs=epochs, lr=lr, seed=seed)
@@ -381,6 +390,7 @@ def register(train_app: typer.Typer) -> None:
             "evaluation_messages_excluded": data.excluded_texts,
             "intents_built": intents,
             "replies_built": replies,
+            "variety": variety,
         }
         if resume is not None:
             recipe.extra["resumed_from"] = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,26 @@ def test_the_short_prompt_style_asks_without_examples() -> None:
     assert len(model.calls[-1]) > 2
     with pytest.raises(ValueError):
         IntentExtractor(MessageParser(), model, prompt_style="long")
+
+
+def test_the_variety_data_states_prices_as_the_parser_reads_them() -> None:
+    from assistant.parser import MessageParser
+
+    brands = sorted({p.brand for p in load_demo()})
+    data = build_dataset(TERMS, QUERIES, load_demo(), INTENT_SET, 600, 40, variety=True)
+    parser = MessageParser(brands)
+    priced = 0
+    for ex in data.train + data.val:
+        if ex.kind != "intent":
+            continue
+        gold = Intent.model_validate_json(ex.target)
+        if gold.price_min is None and gold.price_max is None:
+            continue
+        priced += 1
+        read = parser.parse(ex.text)
+        assert (read.price_min, read.price_max) == (gold.price_min, gold.price_max), ex.text
+    assert priced > 100
+    plain = build_dataset(TERMS, QUERIES, load_demo(), INTENT_SET, 600, 40)
+    new_forms = re.compile(r"around \$?\d|\d( dollars| bucks)? or more|\d\+(?!\d)")
+    assert not any(new_forms.search(ex.text) for ex in plain.train)
+    assert sum(bool(new_forms.search(ex.text)) for ex in data.train) >= 5

@@ -55,6 +55,12 @@ def test_intent_rules(text: str, intent: str) -> None:
         ("at least $80", D("80"), None),
         ("laptop bag around $40", D("32.00"), D("48.00")),
         ("a $25 mouse", None, D("25")),
+        ("hard disk 39 dollars max please", None, D("39")),
+        ("charger $15 or less", None, D("15")),
+        ("monitor 300 bucks or more", D("300"), None),
+        ("speakers $66+", D("66"), None),
+        ("no less than 72 dollars", D("72"), None),
+        ("not more than $40", None, D("40")),
         ("usb cable 2 m", None, None),
         ("64gb usb stick", None, None),
     ],
@@ -111,6 +117,8 @@ def test_intent_schema_validates() -> None:
         ("what about 1TB?", None, None),  # a capacity, not "about 1"
         ("100 watt bulb under 20", None, D("20")),
         ("under 30 in black", None, D("30")),
+        ("intel i7-920 processor", None, None),  # a model name, not a range
+        ("what's 2+2?", None, None),
     ],
 )
 def test_prices_are_not_units(text: str, lo: Decimal | None, hi: Decimal | None) -> None:
