@@ -149,3 +149,31 @@ def test_a_plain_question_stays_a_search_and_other_becomes_a_search_only_for_tex
     assert got.intent.intent is IntentName.SEARCH and got.intent.query == "books"
     invent = model_saying({"intent": "search", "query": "laptop"})
     assert IntentExtractor(PARSER, invent).extract("?!").intent.intent is IntentName.OTHER
+
+
+def test_a_trained_model_reads_the_intent_of_what_the_parser_calls_a_search() -> None:
+    text = "thanks, that's all for now"
+    assert PARSER.parse(text).intent is IntentName.SEARCH  # the parser's fall-through
+    model = model_saying({"intent": "other"})
+    adapter = IntentExtractor(PARSER, model, prompt_style="short")
+    assert adapter.trust_intent
+    got = adapter.extract(text)
+    assert got.source == "merged" and got.intent.intent is IntentName.OTHER
+    assert got.intent.query == ""
+    base = IntentExtractor(PARSER, model).extract(text)  # few-shot: the base model copies
+    assert base.intent.intent is IntentName.SEARCH
+
+
+def test_a_trained_model_never_adds_to_the_cart_or_cancels_an_order_on_its_own() -> None:
+    for intent in ("add_to_cart", "cancel_order"):
+        model = model_saying({"intent": intent})
+        got = IntentExtractor(PARSER, model, prompt_style="short").extract(
+            "does it come with a charger or do i need to buy one separately"
+        )
+        assert got.intent.intent is IntentName.SEARCH, intent
+
+
+def test_the_parsers_keyword_intents_stand_against_a_trained_model_too() -> None:
+    model = model_saying({"intent": "search", "query": "order"})
+    got = IntentExtractor(PARSER, model, prompt_style="short").extract("where is my order 1043?")
+    assert got.intent.intent is IntentName.ORDER_STATUS and got.intent.order_id == "1043"

@@ -112,3 +112,20 @@ def test_reading_a_bad_line_names_it(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="line 2"):
         read_intent_set(bad)
+
+
+BLIND = SET.with_name("intent_set_blind.jsonl")
+
+
+def test_the_blind_set_is_flat_and_labelled_with_catalog_brands() -> None:
+    from assistant.evaluation import read_labelled
+    from retrieval.icecat import load_demo
+
+    blind = read_labelled(BLIND)
+    assert len(blind) == 160
+    assert {item.intent.intent for item in blind} == set(IntentName)
+    brands = {p.brand for p in load_demo()}
+    for item in blind:
+        assert set(item.intent.brands) <= brands, item.message
+    messages = [" ".join(item.message.lower().split()) for item in blind]
+    assert len(messages) == len(set(messages))
