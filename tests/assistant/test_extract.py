@@ -177,3 +177,11 @@ def test_the_parsers_keyword_intents_stand_against_a_trained_model_too() -> None
     model = model_saying({"intent": "search", "query": "order"})
     got = IntentExtractor(PARSER, model, prompt_style="short").extract("where is my order 1043?")
     assert got.intent.intent is IntentName.ORDER_STATUS and got.intent.order_id == "1043"
+
+
+def test_a_trained_models_service_intent_needs_a_word_of_the_text_behind_it() -> None:
+    adapter = IntentExtractor(PARSER, model_saying({"intent": "view_cart"}), prompt_style="short")
+    assert adapter.extract("concert tickets").intent.intent is IntentName.SEARCH
+    orders = IntentExtractor(PARSER, model_saying({"intent": "order_status"}), prompt_style="short")
+    got = orders.extract("I placed an order last Tuesday and heard nothing since")
+    assert got.intent.intent is IntentName.ORDER_STATUS

@@ -114,14 +114,12 @@ def test_reading_a_bad_line_names_it(tmp_path: Path) -> None:
         read_intent_set(bad)
 
 
-BLIND = SET.with_name("intent_set_blind.jsonl")
-
-
-def test_the_blind_set_is_flat_and_labelled_with_catalog_brands() -> None:
+@pytest.mark.parametrize("name", ["intent_set_blind.jsonl", "intent_set_blind2.jsonl"])
+def test_the_blind_sets_are_flat_and_labelled_with_catalog_brands(name: str) -> None:
     from assistant.evaluation import read_labelled
     from retrieval.icecat import load_demo
 
-    blind = read_labelled(BLIND)
+    blind = read_labelled(SET.with_name(name))
     assert len(blind) == 160
     assert {item.intent.intent for item in blind} == set(IntentName)
     brands = {p.brand for p in load_demo()}
