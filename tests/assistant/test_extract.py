@@ -185,3 +185,29 @@ def test_a_trained_models_service_intent_needs_a_word_of_the_text_behind_it() ->
     orders = IntentExtractor(PARSER, model_saying({"intent": "order_status"}), prompt_style="short")
     got = orders.extract("I placed an order last Tuesday and heard nothing since")
     assert got.intent.intent is IntentName.ORDER_STATUS
+
+
+def test_the_schema_offers_only_the_brands_a_message_may_name() -> None:
+    from assistant.extract import brand_candidates, message_schema
+
+    brands = ["HP", "Kingston Technology", "TP-LINK", "Case Logic", "DELL", "Sony"]
+    assert brand_candidates("kingston usb stick or a tp link router", brands) == [
+        "Kingston Technology",
+        "TP-LINK",
+    ]
+    assert brand_candidates("hp and dell", brands) == ["DELL", "HP"]
+    # A candidate only: the first word of a longer name is enough, and the model decides.
+    assert brand_candidates("a case for my phone", brands) == ["Case Logic"]
+    assert brand_candidates("a wireless mouse", brands) == []
+    schema = message_schema("sony headphones", brands)
+    assert schema["properties"]["brands"]["items"]["enum"] == ["Sony"]
+    assert "brands" not in message_schema("wireless mouse", brands)["properties"]
+
+    seen: list[dict[str, Any] | None] = []
+
+    def capture(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        seen.append(schema)
+        return '{"intent": "search", "query": "speaker"}'
+
+    IntentExtractor(PARSER, FunctionChatModel(capture), prompt_style="short").extract("a speaker")
+    assert seen and "brands" not in seen[0]["properties"]
