@@ -129,6 +129,13 @@ COLOURS = (
 _COLOUR = re.compile(r"\b(" + "|".join(sorted(COLOURS, key=len, reverse=True)) + r")\b", re.I)
 _NUMBER_BEFORE = re.compile(r"\d\s*$")
 
+_CART = r"(?:cart|basket|trolley)"
+# "which of these is best for gaming", "which would you pick": a comparison of what is shown.
+_WHICH_OF = re.compile(
+    r"\bwhich (?:one )?(?:of (?:these|them|those|the (?:two|three|2|3))|would you "
+    r"(?:pick|choose|recommend|go for|get))\b",
+    re.I,
+)
 _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.HANDOFF,
@@ -136,7 +143,8 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"\b(humans?|real person|(?:a|any|some) person(?= i can| to)|agents?\b(?!'s)|"
             r"representative|operator|manager|customer (?:service|support)|connect me|"
             r"transfer me|(?:talk|speak|chat) (?:to|with) (?:a |an |the |your )?(?:someone|"
-            r"anyone|somebody|person|staff|people|support))\b",
+            r"anyone|somebody|person|staff|people|support)|phone number|"
+            r"(?:call|ring) (?:you|someone|somebody))\b",
             re.I,
         ),
     ),
@@ -154,6 +162,7 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"(?:shipping|delivery)|how (?:long|many days)\b.*\b(?:return|ship|deliver)\w*|"
             r"return window|privacy|payment (?:methods?|options?)|pay (?:with|by|using)|"
             r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
+            r"(?:accept|take|allow) returns|"
             r"pick ?up (?:in|from|at) (?:the |a )?(?:store|shop)|click and collect)\b",
             re.I,
         ),
@@ -172,7 +181,8 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.ORDER_STATUS,
         re.compile(
-            r"\b(where is my|where(?:'s| is) (?:it|my (?:order|package|parcel|delivery))|"
+            r"\b(where is my|where(?:'s|s| is) (?:it|my (?:order|package|parcel|delivery|stuff))|"
+            r"placed an order|out for delivery|"
             r"track (?:my |the |an? )?(?:order|package|parcel|delivery|shipment)|tracking "
             r"(?:number|info\w*|code|link)|order status|status of (?:my )?order|my orders?|"
             r"has (?:it|my order) shipped|when will .* arrive|i (?:have )?ordered|"
@@ -183,17 +193,17 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.ADD_TO_CART,
         re.compile(
-            r"\b(add (?:it|this|that|them|the|one|\w+ )?.*to (?:my |the )?(?:cart|basket)|"
-            r"add to (?:cart|basket)|i'?ll take|buy (?:it|this|that|them)|put .* in (?:my |the )?"
-            r"(?:cart|basket))\b",
+            rf"\b(add (?:it|this|that|them|the|one|\w+ )?.*to (?:my |the )?{_CART}|"
+            rf"add to {_CART}|i'?ll take|buy (?:it|this|that|them)|(?:put|chuck|throw|pop|stick) "
+            rf".* in(?:to)? (?:my |the )?{_CART})\b",
             re.I,
         ),
     ),
     (
         IntentName.VIEW_CART,
         re.compile(
-            r"\b(my (?:cart|basket)|what(?:'s| is) in (?:my|the) (?:cart|basket)|(?:view|show|"
-            r"open|see|check) (?:my |the )?(?:cart|basket)|(?:cart|basket) total|what (?:have|did) "
+            rf"\b(my {_CART}|what(?:'s| is) in (?:my|the) {_CART}|(?:view|show|"
+            rf"open|see|check) (?:my |the )?{_CART}|{_CART} total|what (?:have|did) "
             r"i (?:added|add|put))\b",
             re.I,
         ),
@@ -206,7 +216,7 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     ),
 ]
 _ORDER_INTENTS = {IntentName.ORDER_STATUS, IntentName.CANCEL_ORDER, IntentName.RETURN_REQUEST}
-_TAKE = re.compile(r"\b(buy|take|order|purchase|get|go (?:with|for))\b", re.I)
+_TAKE = re.compile(r"\b(buy|take|order|purchase|get|add|go (?:with|for))\b", re.I)
 _GREETING = re.compile(
     r"^\s*(hi|hello|hey|good (?:morning|afternoon|evening)|howdy|hiya|greetings)\b[\s!.,]*"
     r"(there|team|all|everyone|folks)?[\s!.,]*(how are you(?: doing)?|how's it going)?"
@@ -215,7 +225,8 @@ _GREETING = re.compile(
 )
 _CLOSING = re.compile(
     r"^\s*(?:(?:thanks?(?: you)?(?: so much| a lot)?|thank you|thx|ty|ok(?:ay)?|cool|great|"
-    r"perfect|bye|good ?bye|see you|cheers|never ?mind|nvm|lol|yes|no|that's all)\b[\s!.,]*)+$",
+    r"perfect|bye|good ?bye|see you|cheers|never ?mind|nvm|lol|yes|no|that's all|"
+    r"(?:that's|that is) (?:all|it) for (?:now|today))\b[\s!.,]*)+$",
     re.I,
 )
 
@@ -474,9 +485,13 @@ class MessageParser:
         for name, pattern in _INTENT_RULES:
             if pattern.search(text):
                 # "does the 2nd one have a warranty?" asks about a product, not the policy.
+                if name is IntentName.POLICY_QUESTION and _WHICH_OF.search(text):
+                    return IntentName.COMPARE  # "which of them has the longest warranty"
                 if name is IntentName.POLICY_QUESTION and refs:
                     return IntentName.PRODUCT_QUESTION
                 return name
+        if _WHICH_OF.search(text):
+            return IntentName.COMPARE
         if refs and _TAKE.search(text):
             return IntentName.ADD_TO_CART
         if order_id:

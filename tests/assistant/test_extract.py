@@ -152,7 +152,7 @@ def test_a_plain_question_stays_a_search_and_other_becomes_a_search_only_for_tex
 
 
 def test_a_trained_model_reads_the_intent_of_what_the_parser_calls_a_search() -> None:
-    text = "thanks, that's all for now"
+    text = "what's the weather like in london today"
     assert PARSER.parse(text).intent is IntentName.SEARCH  # the parser's fall-through
     model = model_saying({"intent": "other"})
     adapter = IntentExtractor(PARSER, model, prompt_style="short")

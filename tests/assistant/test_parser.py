@@ -197,3 +197,24 @@ def test_an_order_number_without_the_word_order() -> None:
     assert PARSER.parse("cancel 90210 please").order_id == "90210"
     assert PARSER.parse("order status for 558812").order_id == "558812"
     assert PARSER.parse("usb hub 1234").order_id is None  # not about an order
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("can you open my trolley pls", "view_cart"),
+        ("chuck option 5 in the trolley", "add_to_cart"),
+        ("ok add the last one", "add_to_cart"),
+        ("which of these is best for gaming", "compare"),
+        ("which of them has the longest warranty", "compare"),
+        ("option 3 or option 1, which would you pick for a student?", "compare"),
+        ("is there a phone number i can ring?", "handoff"),
+        ("do you accept returns on opened toys?", "policy_question"),
+        ("wheres my stuff", "order_status"),
+        ("is it out for delivery today?", "order_status"),
+        ("thanks, that's all for now", "other"),
+        ("which laptop bag fits 17 inch", "search"),
+    ],
+)
+def test_more_wordings_of_the_keyword_intents(text: str, intent: str) -> None:
+    assert PARSER.parse(text).intent == intent
