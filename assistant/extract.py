@@ -11,6 +11,7 @@ overruled; only a trained model's intent replaces the parser's fall-through sear
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import re
@@ -177,11 +178,16 @@ def merge(
 ORDER_ID_PATTERN = "^#?[A-Za-z0-9-]{0,12}[0-9][A-Za-z0-9-]{0,12}$"
 
 
+@functools.cache
+def _intent_schema() -> dict[str, Any]:
+    return Intent.model_json_schema()
+
+
 def decoding_schema(brands: Iterable[str]) -> dict[str, Any]:
     """The `Intent` JSON schema the model decodes under, narrowed to what can be true: brands
     are the catalog's (an enum), an order number holds a digit, a reference is -1 (the last
     one) or a position 1..50. The answer is still validated as `Intent` afterwards."""
-    schema = copy.deepcopy(Intent.model_json_schema())
+    schema = copy.deepcopy(_intent_schema())
     props = schema["properties"]
     names = sorted(set(brands))
     if names:
@@ -195,6 +201,12 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+@functools.cache
+def _brand_parts(brand: str) -> tuple[str, ...]:
+    """A brand's words, worked out once: `brand_candidates` runs on every message."""
+    return tuple(_tokens(brand))
+
+
 def brand_candidates(text: str, brands: Iterable[str]) -> list[str]:
     """The catalog brands a message may name: all of the brand's words in a row ("tp link" for
     TP-LINK, "oral b" for Oral-B), or the first word of a longer name when it has 4+ letters
@@ -204,7 +216,7 @@ def brand_candidates(text: str, brands: Iterable[str]) -> list[str]:
     joined = f" {' '.join(words)} "
     out = []
     for brand in brands:
-        parts = _tokens(brand)
+        parts = _brand_parts(brand)
         if not parts:
             continue
         if f" {' '.join(parts)} " in joined or (
