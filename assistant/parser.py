@@ -211,7 +211,9 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.COMPARE,
         re.compile(
-            r"\b(compare|comparison|vs\.?|versus|difference between|which is better)\b", re.I
+            r"\b(compare|comparison|vs\.?|versus|difference between|which is better)\b|"
+            + _WHICH_OF.pattern,
+            re.I,
         ),
     ),
 ]
@@ -490,8 +492,6 @@ class MessageParser:
                 if name is IntentName.POLICY_QUESTION and refs:
                     return IntentName.PRODUCT_QUESTION
                 return name
-        if _WHICH_OF.search(text):
-            return IntentName.COMPARE
         if refs and _TAKE.search(text):
             return IntentName.ADD_TO_CART
         if order_id:
