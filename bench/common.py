@@ -41,6 +41,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def configured_embedders() -> tuple[Any, Any, float]:
+    """The configured document and query embedders (Settings, as `make run` uses them), built
+    now, and the seconds the one-time model build took (about 0 when it was built before)."""
+    import time
+
+    from retrieval.embedder import make_embedder
+    from ui.settings import Settings
+
+    settings = Settings()
+    models = settings.home / "models"
+    start = time.perf_counter()
+    doc = make_embedder(settings.embedder, settings.embed_max_length, models_dir=models)
+    build_s = time.perf_counter() - start
+    query = make_embedder(settings.query_embedder, settings.query_max_length, models_dir=models)
+    return doc, query, build_s
+
+
 def add_stack_arguments(ap: Any) -> None:
     """--llm-url, --home and --adapter: what `demo_stack` takes from the command line."""
     ap.add_argument("--llm-url", help="A running OpenAI-compatible server (default: start one).")

@@ -1,10 +1,11 @@
 """The embedder choice: throughput, single-query latency and ranking quality of each variant.
 
-For each of torch bf16, torch fp32 and ONNX int8 (all all-MiniLM-L6-v2): products/s embedding the
-dense texts of `--limit` products, p50 latency of one query, cosine agreement with fp32, and dense
+For each of the fused int8 ONNX build (the default), the packaged int8 ONNX export, torch bf16 and
+torch fp32 (all all-MiniLM-L6-v2, all at `--max-length` tokens): products/s embedding the dense
+texts of `--limit` products, p50 latency of one query, cosine agreement with fp32, and dense
 nDCG@10 over the demo subset (which holds every judged product) on the dev judgments.
 
-    python bench/embedders.py [--icecat DIR] [--limit 3000]
+    python bench/embedders.py [--icecat DIR] [--limit 3000] [--max-length 24]
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from common import DEFAULT_ICECAT, DEFAULT_JUDGMENTS, emit, percentile
 from retrieval.embedder import OnnxMiniLMEmbedder, TorchMiniLMEmbedder
 from retrieval.evaluation import ndcg_at_k, read_judgments
 from retrieval.icecat import load_demo, load_icecat
+from retrieval.onnx_build import ensure_fused_int8
 from retrieval.text import dense_text
+from ui.settings import Settings
 
 
 def main() -> None:
@@ -27,18 +30,23 @@ def main() -> None:
     ap.add_argument("--icecat", type=Path, default=DEFAULT_ICECAT)
     ap.add_argument("--judgments", type=Path, default=DEFAULT_JUDGMENTS)
     ap.add_argument("--limit", type=int, default=3000)
+    ap.add_argument("--max-length", type=int, default=Settings().embed_max_length)
     args = ap.parse_args()
+    n = args.max_length
     texts = [dense_text(p) for p in load_icecat(args.icecat, args.limit)]
     demo = load_demo()
     demo_texts, demo_ids = [dense_text(p) for p in demo], [p.id for p in demo]
     judgments = read_judgments(args.judgments)
     variants = {
-        "torch-bf16": TorchMiniLMEmbedder(),
-        "torch-fp32": TorchMiniLMEmbedder(dtype="float32"),
-        "onnx-int8": OnnxMiniLMEmbedder(),
+        "onnx-fused-int8": OnnxMiniLMEmbedder(
+            max_length=n, model_path=ensure_fused_int8(Settings().home / "models")
+        ),
+        "onnx-int8": OnnxMiniLMEmbedder(max_length=n),
+        "torch-bf16": TorchMiniLMEmbedder(max_length=n),
+        "torch-fp32": TorchMiniLMEmbedder(max_length=n, dtype="float32"),
     }
     reference = variants["torch-fp32"].embed(texts[:500])
-    out: dict[str, object] = {"bench": "embedders", "texts": len(texts)}
+    out: dict[str, object] = {"bench": "embedders", "texts": len(texts), "max_length": n}
     for name, emb in variants.items():
         emb.embed(texts[:128])
         t0 = time.perf_counter()

@@ -16,10 +16,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from common import DEFAULT_ICECAT, emit, percentile
+from common import DEFAULT_ICECAT, configured_embedders, emit, percentile
 
 from retrieval.chroma import ChromaIndex, chroma_client
-from retrieval.embedder import CachedQueryEmbedder, OnnxMiniLMEmbedder, TorchMiniLMEmbedder
+from retrieval.embedder import CachedQueryEmbedder
 from retrieval.icecat import load_icecat
 from retrieval.search import SearchFilters
 
@@ -32,12 +32,13 @@ def main() -> None:
     args = ap.parse_args()
     products = load_icecat(args.icecat, args.limit)
     rng = random.Random(1)
+    embedder, query_embedder, _ = configured_embedders()
     with tempfile.TemporaryDirectory() as tmp:
         index = ChromaIndex(
             chroma_client(Path(tmp) / "db"),
-            TorchMiniLMEmbedder(),
+            embedder,
             "bench-fresh",
-            query_embedder=CachedQueryEmbedder(OnnxMiniLMEmbedder()),
+            query_embedder=CachedQueryEmbedder(query_embedder),
         )
         index.ingest(products)
         queries = ["bluetooth speaker", "usb cable", "toner", "gaming mouse", "laptop bag"]

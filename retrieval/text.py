@@ -10,7 +10,8 @@ def dense_text(product: Product) -> str:
 
     Chosen on the Icecat dev judgments: title + description at 40 tokens scored dense nDCG@10
     0.509 against 0.410 for title + category at 32 and 0.526 for everything at 128 tokens, which
-    embeds 3x slower (README, "Retrieval quality").
+    embeds 3x slower. The default cut is 24 tokens (`SHOPASSIST_EMBED_MAX_LENGTH`): dense alone
+    loses 0.036 against 40, hybrid 0.005 (README, "Retrieval quality"), for 1.4x the ingest rate.
     """
     if product.description:
         return f"{product.title} . {product.description}"

@@ -22,12 +22,11 @@ from ui.settings import Settings
 
 
 def build_embedders(settings: Settings) -> tuple[Embedder, Embedder]:
-    """The document embedder and the (cached) query embedder."""
-    doc = make_embedder(settings.embedder, settings.embed_max_length, lazy=True)
-    query = (
-        doc
-        if settings.query_embedder == settings.embedder
-        else make_embedder(settings.query_embedder, settings.embed_max_length)
+    """The document embedder and the (cached) query embedder, both built on first use."""
+    models = settings.home / "models"
+    doc = make_embedder(settings.embedder, settings.embed_max_length, lazy=True, models_dir=models)
+    query = make_embedder(
+        settings.query_embedder, settings.query_max_length, lazy=True, models_dir=models
     )
     return doc, CachedQueryEmbedder(query)
 

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from retrieval.embedder import EmbedderKind
+
 
 class Settings(BaseSettings):
     """Configuration of a shopassist deployment. Every field is `SHOPASSIST_<NAME>`.
@@ -21,9 +23,12 @@ class Settings(BaseSettings):
             under `home/chroma`.
         collection: The Chroma collection of products.
         icecat_dir: Folder holding Icecat's 1..4.json.zip, for `catalog ingest --icecat`.
-        embedder: Document embedder: torch (bf16, fastest here), torch-fp32, onnx (int8), hash.
-        query_embedder: Query embedder (same model): onnx (lowest single-text latency), torch...
+        embedder: Document embedder: onnx-fused (fused-attention int8 ONNX built once under
+            `home/models`, fastest here), onnx (the packaged int8 export), torch (bf16),
+            torch-fp32, hash (the test fake).
+        query_embedder: Query embedder (the same model), the same choices.
         embed_max_length: Token limit for embedded product texts.
+        query_max_length: Token limit for embedded queries.
         fusion_method: rrf or linear.
         fusion_rrf_k: The k of reciprocal-rank fusion.
         fusion_lexical_weight: Weight of the BM25 ranking.
@@ -76,9 +81,10 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     collection: str = "products"
     icecat_dir: Path = Path("../shared/data/icecat")
-    embedder: Literal["torch", "torch-fp32", "onnx", "hash"] = "torch"
-    query_embedder: Literal["torch", "torch-fp32", "onnx", "hash"] = "onnx"
-    embed_max_length: int = Field(default=40, ge=8, le=512)
+    embedder: EmbedderKind = "onnx-fused"
+    query_embedder: EmbedderKind = "onnx-fused"
+    embed_max_length: int = Field(default=24, ge=8, le=512)
+    query_max_length: int = Field(default=64, ge=8, le=512)
     fusion_method: Literal["rrf", "linear"] = "rrf"
     fusion_rrf_k: int = Field(default=20, ge=1)
     fusion_lexical_weight: float = Field(default=1.0, ge=0)
