@@ -22,18 +22,21 @@ _NUM = (
     rf"(?!\d|[.,]\d|[a-z]|\s*(?:gb|tb|mb|{_INCH}|ft\b|foot|feet|m\b|cm\b|mm\b|w\b|watts?|v\b|"
     r"volts?|hp\b|ports?\b|pack\b|pcs\b))"
 )
-_CUR = r"(?:\$|usd\s*|eur\s*|€|£)?"
-_UNIT = r"(?:\s*(?:dollars?|bucks|usd|euros?))?"
+_CUR = r"(?:\$|usd\s*|eur\s*|gbp\s*|€|£)?"
+_UNIT = r"(?:\s*(?:dollars?|bucks|usd|euros?|quid|pounds?|gbp))?"
 PRICE = _CUR + _NUM + _UNIT
 
-_BETWEEN = re.compile(rf"\b(?:between|from)\s+{PRICE}\s*(?:and|to|-)\s*{PRICE}", re.IGNORECASE)
+# "the difference between 1 and 3" names two products, not a price range (see _DIFFERENCE).
+_BETWEEN = re.compile(
+    rf"(?<!difference )\b(?:between|from)\s+{PRICE}\s*(?:and|to|-)\s*{PRICE}", re.IGNORECASE
+)
 # A range starts a word: the "7-920" of a model name "i7-920" is not one.
 _RANGE = re.compile(
     rf"(?<![\w.-]){_CUR}{_NUM}\s*(?:-|–|to)\s*{_CUR}{_NUM}{_UNIT}(?=\s|$|[?.!,])", re.IGNORECASE
 )
 _MAX = re.compile(
     rf"\b(?:under|below|(?<!no )(?<!not )less than|cheaper than|no more than|not more than|"
-    rf"at most|max(?:imum)?|up to|within|<=?)\s*{PRICE}",
+    rf"at most|max(?:imum)?|up to|within|budget(?: of| is|:)?|<=?)\s*{PRICE}",
     re.IGNORECASE,
 )
 _MIN = re.compile(
@@ -58,6 +61,19 @@ _ORDER = re.compile(
 )
 # An order number without the word "order", read only when the message is about an order.
 _ORDER_NUMBER = re.compile(r"(?<![\w$€£.,/])#?([A-Z]{0,3}-?\d{4,10})\b(?![.,]\d)", re.IGNORECASE)
+# Words that make a prefixed number ("SO-60218", "A-2270") an order number without "order".
+_ORDER_CONTEXT = re.compile(
+    r"\b(track\w*|deliver\w*|arriv\w*|dispatch\w*|ship(?:ped|ping)|parcel|package|refund|"
+    r"return\w*|cancel\w*|status)\b",
+    re.I,
+)
+_PREFIXED_NUMBER = re.compile(r"(?<![\w/])([A-Z]{1,3}-\d{4,10})\b")
+# "the difference between 1 and 3": two products by position.
+_DIFFERENCE = re.compile(
+    r"\bdifference between (?:(?:the|option|number|no\.|#)\s*)?(\d{1,2})(?:st|nd|rd|th)?\s*"
+    r"(?:and|&)\s*(?:(?:the|option|number|no\.|#)\s*)?(\d{1,2})(?:st|nd|rd|th)?\b",
+    re.I,
+)
 _ORDINALS = {
     "first": 1,
     "1st": 1,
@@ -83,7 +99,8 @@ _ORDINALS = {
     "final": -1,
 }
 _ORDINAL = re.compile(
-    r"\b(" + "|".join(_ORDINALS) + r")\b(?:\s+(?:one|item|product|option|result))?",
+    r"\b(" + "|".join(_ORDINALS) + r")\b(?!\s+(?:order|purchase|time|week|month|year)\b)"
+    r"(?:\s+(?:one|item|product|option|result))?",
     re.IGNORECASE,
 )
 # "first" and "last" are also adverbs and verbs ("cheapest first", "batteries that last"): they
@@ -127,7 +144,11 @@ COLOURS = (
     "rose gold",
 )
 _COLOUR = re.compile(r"\b(" + "|".join(sorted(COLOURS, key=len, reverse=True)) + r")\b", re.I)
-_NUMBER_BEFORE = re.compile(r"\d\s*$")
+# A number standing alone just before ("1/3 hp", "6.5 hp"), not the end of a word ("ddr4").
+_NUMBER_BEFORE = re.compile(r"(?:^|[\s/(~])\d(?:[\d.,/]*\d)?\s*$")
+# "cable 3m long": a length, not the brand 3M.
+_LENGTH_AFTER = re.compile(r"^\s*(?:long|length|lead|cable|cord|high|wide|tall)\b", re.I)
+_LENGTH_BEFORE = re.compile(r"\b(?:cable|cord|lead|length|of)\s*$", re.I)
 
 _CART = r"(?:cart|basket|trolley)"
 # "which of these is best for gaming", "which would you pick": a comparison of what is shown.
@@ -160,7 +181,8 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"\b(polic(?:y|ies)|warranty|guarantee|(?:shipping|delivery) (?:costs?|times?|fees?|"
             r"charges?|options?)|free (?:shipping|delivery)|how much (?:is|does) (?:the )?"
             r"(?:shipping|delivery)|how (?:long|many days)\b.*\b(?:return|ship|deliver)\w*|"
-            r"return window|privacy|payment (?:methods?|options?)|pay (?:with|by|using)|"
+            r"returns? window|privacy|payment (?:methods?|options?)|pay (?:with|by|using)|"
+            r"do you deliver|deliver (?:to|abroad|overseas|internationally|outside)|"
             r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
             r"(?:accept|take|allow) returns|"
             r"pick ?up (?:in|from|at) (?:the |a )?(?:store|shop)|click and collect)\b",
@@ -170,10 +192,10 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.RETURN_REQUEST,
         re.compile(
-            r"\b(return (?:it|this|that|them|my|the|an?|order|#?\d)|(?:want|like|need) to return|"
-            r"send (?:it|this|them) "
-            r"back|refund|rma|money back|return label|start a return|a return for|"
-            r"(?:want|need|get) a replacement|exchange (?:it|this|them|my)|"
+            r"\b(return (?:it|this|that|them|my|the|an?|order|request|#?\d)|"
+            r"(?:want|like|need) to return|send (?:it|this|them) back|send back|"
+            r"refund|rma|money back|return label|start a return|a return for|"
+            r"(?:want|need|get) a replacement|exchange (?:it|this|that|them|my|the|an?)|"
             r"arrived (?:damaged|broken|faulty))\b",
             re.I,
         ),
@@ -184,7 +206,8 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"\b(where is my|where(?:'s|s| is) (?:it|my (?:order|package|parcel|delivery|stuff))|"
             r"placed an order|out for delivery|"
             r"track (?:my |the |an? )?(?:order|package|parcel|delivery|shipment)|tracking "
-            r"(?:number|info\w*|code|link)|order status|status of (?:my )?order|my orders?|"
+            r"(?:number|info\w*|code|link|for|on)|order status|status of (?:my )?order|my orders?|"
+            r"(?:expected|estimated) delivery|delivery date|"
             r"has (?:it|my order) shipped|when will .* arrive|i (?:have )?ordered|"
             r"(?:hasn't|has not|not yet|never) arrived)\b",
             re.I,
@@ -211,8 +234,12 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.COMPARE,
         re.compile(
-            r"\b(compare|comparison|vs\.?|versus|difference between|which is better)\b|"
-            + _WHICH_OF.pattern,
+            r"\b(compare|comparison|vs\.?|versus|difference between|which is better|"
+            r"stacks? up|(?:better|worse) value|what(?:'s| is) better|"
+            r"which (?:one |of them )?(?:is|has|are|would be) (?:the )?(?:\w+est|most|least|best|"
+            r"better|worse|cheaper|quieter|faster|lighter|smaller|bigger)|"
+            r"is (?:the|that|this) [\w -]{1,30}? (?:(?:more|less) \w+|\w+er|better|worse) than "
+            r"(?:the|that|this|option|number|#))\b|" + _WHICH_OF.pattern,
             re.I,
         ),
     ),
@@ -239,9 +266,11 @@ def is_closing(text: str) -> bool:
 
 
 _REFINE = re.compile(
-    r"^\s*(?:only|just|cheaper|less expensive|more expensive|something cheaper|show (?:me )?"
-    r"(?:more|cheaper|only)|what about|any in|in (?:black|white|red|blue)|under|below|"
-    r"over|above|sort|by price|bigger|smaller|larger)\b|\bonly[\s.!?]*$",
+    r"^\s*(?:(?:no|nah|hmm+|ok|okay),?\s+)?(?:only|just|cheaper|less expensive|more expensive|"
+    r"something cheaper|show (?:me )?(?:more|cheaper|only)|what about|any in|any (?:with|without|"
+    r"that)|ones (?:with|without|that)|in (?:black|white|red|blue)|under|below|"
+    r"over|above|sort|by price|bigger|smaller|larger)\b|\bonly[\s.!?]*$|"
+    r"\b(?:other|different|another) (?:brands?|makes?)\b",
     re.I,
 )
 # Words that point back at the results shown or change them; they name no product.
@@ -252,6 +281,20 @@ _REFINE_CUE = re.compile(
     re.I,
 )
 _ANAPHORA = re.compile(r"\b(ones|these|those)\b", re.I)
+# A message that starts as a question ("when would option 5 arrive if I order today").
+_ASKS = re.compile(r"^\s*(?:when|how|what|whats|does|do|is|are|will|would|which|where|why)\b", re.I)
+# "does it work with mac?", "is that kettle cordless?", "how many pages does that toner do?"
+_IT_QUESTION = re.compile(
+    r"\b(?:does|do|is|are|will|can|would|has|did)\s+(?:it|they|(?:that|this|these|those)"
+    r"(?!\s+(?:shop|store|site|website|place|company)\b)(?:\s+[\w-]+)?)\b",
+    re.I,
+)
+# Small talk the shop has no answer for.
+_OFF_TOPIC = re.compile(
+    r"\b(weather (?:like|today|tomorrow|forecast)|tell me a joke|are you (?:a )?(?:bot|robot|"
+    r"human|real)|meaning of life|who won)\b",
+    re.I,
+)
 _QUESTION = re.compile(
     r"\b(in stock|available|how much|price of|does (?:it|this|that)|is (?:it|this|that)|"
     r"what (?:is|are) the|tell me (?:more )?about|details|specs?|colou?rs?|dimensions|"
@@ -291,6 +334,24 @@ _PRODUCT_INTENTS = {
 Span = tuple[int, int]
 
 
+# Corporate words a customer leaves out: "kingston" for "Kingston Technology".
+_CORPORATE = re.compile(
+    r"\s+(?:technology|technologies|interactive|entertainment|electronics|international|inc\.?|"
+    r"corp\.?|corporation|creative|ltd\.?|gmbh|systems|networks)$",
+    re.I,
+)
+
+
+def _brand_pattern(name: str) -> re.Pattern[str]:
+    """How a brand may be written: any case, "-", " " or nothing where the name has "-" or a
+    space ("tp link", "oral b"), without a ".com" ending or a corporate last word."""
+    core = re.sub(r"\.com$", "", name, flags=re.I)
+    short = _CORPORATE.sub("", core)
+    forms = [core] + ([short] if short != core and len(short) >= 3 else [])
+    spelled = ["".join(r"[-\s]?" if ch in "- " else re.escape(ch) for ch in form) for form in forms]
+    return re.compile(r"(?<![\w.])(?:" + "|".join(spelled) + r")(?:\.com)?(?![\w])", re.I)
+
+
 def _overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
@@ -319,9 +380,7 @@ class MessageParser:
 
     def __init__(self, brands: Iterable[str] = (), categories: Iterable[str] = ()) -> None:
         names = sorted({b for b in brands if b.strip()}, key=len, reverse=True)
-        self._brands = [
-            (b, re.compile(r"(?<![\w.])" + re.escape(b) + r"(?![\w])", re.I)) for b in names
-        ]
+        self._brands = [(b, _brand_pattern(b)) for b in names]
         self._categories = sorted({c.lower() for c in categories if c}, key=len, reverse=True)
         self.brand_names = {name for name, _ in self._brands}
 
@@ -334,6 +393,8 @@ class MessageParser:
         work = " ".join(text.split())
         lo, hi, spans = self._prices(work)
         order = _ORDER.search(work)
+        if order is None and _ORDER_CONTEXT.search(work):
+            order = _PREFIXED_NUMBER.search(work)
         order_id = order.group(1).upper() if order else None
         if order:
             spans.append(order.span())
@@ -408,8 +469,16 @@ class MessageParser:
         found: dict[str, Span] = {}
         for name, pattern in self._brands:
             for m in pattern.finditer(text):
-                # "1/3 hp", "6.5 hp": a lower-case word after a number is a unit, not a brand.
-                if m.group(0) != name and _NUMBER_BEFORE.search(text[: m.start()]):
+                # "1/3 hp", "6.5 hp": a lower-case word after a number is a unit, not a brand;
+                # "3m long" is a length, not 3M.
+                before, after = text[: m.start()], text[m.end() :]
+                if m.group(0) != name and (
+                    _NUMBER_BEFORE.search(before)
+                    or (
+                        name[:1].isdigit()
+                        and (_LENGTH_AFTER.search(after) or _LENGTH_BEFORE.search(before))
+                    )
+                ):
                     continue
                 found.setdefault(name, m.span())
         names = [b for b in found if not any(b != o and b.lower() in o.lower() for o in found)]
@@ -440,6 +509,8 @@ class MessageParser:
             found += [(m.span(), k) for k in range(1, n + 1)]
         if not _ORDER.search(text):
             found += [(m.span(), int(m.group(1))) for m in _NUMBERED.finditer(text)]
+        for m in _DIFFERENCE.finditer(text):
+            found += [(m.span(1), int(m.group(1))), (m.span(2), int(m.group(2)))]
         found.sort(key=lambda f: f[0])
         return list(dict.fromkeys(value for _, value in found)), [span for span, _ in found]
 
@@ -482,7 +553,7 @@ class MessageParser:
             return IntentName.OTHER
         if _GREETING.match(text):
             return IntentName.GREETING
-        if _CLOSING.match(text):
+        if _CLOSING.match(text) or _OFF_TOPIC.search(text):
             return IntentName.OTHER
         for name, pattern in _INTENT_RULES:
             if pattern.search(text):
@@ -492,12 +563,15 @@ class MessageParser:
                 if name is IntentName.POLICY_QUESTION and refs:
                     return IntentName.PRODUCT_QUESTION
                 return name
-        if refs and _TAKE.search(text):
+        asks = bool(_ASKS.match(text))
+        if (refs or _POINTER.search(text)) and _TAKE.search(text) and not asks:
             return IntentName.ADD_TO_CART
         if order_id:
             return IntentName.ORDER_STATUS
-        question = bool(_QUESTION.search(text)) or text.rstrip().endswith("?")
+        question = bool(_QUESTION.search(text)) or text.rstrip().endswith("?") or asks
         if refs and question:
+            return IntentName.PRODUCT_QUESTION
+        if question and _IT_QUESTION.search(text):
             return IntentName.PRODUCT_QUESTION
         if _REFINE.search(text):
             return IntentName.REFINE

@@ -120,9 +120,9 @@ def test_the_model_is_asked_only_where_its_answer_could_count() -> None:
         got = extractor.extract(text)
         assert got.source == "parser" and got.fault is None
     assert asked == []
-    for text in ("sony", "is that sony waterproof?", "?!"):
+    for text in ("sony", "is the sony waterproof?", "?!"):
         extractor.extract(text)
-    assert asked == ["sony", "is that sony waterproof?", "?!"]
+    assert asked == ["sony", "is the sony waterproof?", "?!"]
 
 
 def test_slots_the_model_copies_from_its_examples_stay_the_parsers() -> None:
@@ -152,7 +152,7 @@ def test_a_plain_question_stays_a_search_and_other_becomes_a_search_only_for_tex
 
 
 def test_a_trained_model_reads_the_intent_of_what_the_parser_calls_a_search() -> None:
-    text = "what's the weather like in london today"
+    text = "who painted the mona lisa"
     assert PARSER.parse(text).intent is IntentName.SEARCH  # the parser's fall-through
     model = model_saying({"intent": "other"})
     adapter = IntentExtractor(PARSER, model, prompt_style="short")
@@ -168,7 +168,7 @@ def test_a_trained_model_never_adds_to_the_cart_or_cancels_an_order_on_its_own()
     for intent in ("add_to_cart", "cancel_order"):
         model = model_saying({"intent": intent})
         got = IntentExtractor(PARSER, model, prompt_style="short").extract(
-            "does it come with a charger or do i need to buy one separately"
+            "charger included or do i need to buy one separately"
         )
         assert got.intent.intent is IntentName.SEARCH, intent
 

@@ -114,7 +114,9 @@ def test_reading_a_bad_line_names_it(tmp_path: Path) -> None:
         read_intent_set(bad)
 
 
-@pytest.mark.parametrize("name", ["intent_set_blind.jsonl", "intent_set_blind2.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["intent_set_blind.jsonl", "intent_set_blind2.jsonl", "intent_set_blind3.jsonl"]
+)
 def test_the_blind_sets_are_flat_and_labelled_with_catalog_brands(name: str) -> None:
     from assistant.evaluation import read_labelled
     from retrieval.icecat import load_demo

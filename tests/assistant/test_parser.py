@@ -218,3 +218,55 @@ def test_an_order_number_without_the_word_order() -> None:
 )
 def test_more_wordings_of_the_keyword_intents(text: str, intent: str) -> None:
     assert PARSER.parse(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # found on a third blind set (a development set; the second stays unread)
+        ("how would the 3rd stack up against the first", "compare"),
+        ("what's better value, option 2 or 4", "compare"),
+        ("which one is the lightest", "compare"),
+        ("is the sony louder than the jbl one", "compare"),
+        ("ok fine, add the jbl one", "add_to_cart"),
+        ("when would number 2 arrive if i order now", "product_question"),
+        ("does it work with windows 11?", "product_question"),
+        ("is that speaker waterproof?", "product_question"),
+        ("does this shop sell hdmi cables?", "search"),
+        ("i want to send back the mouse from order A-1234", "return_request"),
+        ("can i exchange the keyboard for a uk layout", "return_request"),
+        ("return request for SO-55501, it's broken", "return_request"),
+        ("do you deliver to the channel islands", "policy_question"),
+        ("what's the returns window on headphones", "policy_question"),
+        ("tracking for SO-48211 please", "order_status"),
+        ("estimated delivery for A-7781?", "order_status"),
+        ("any with a longer cable", "refine"),
+        ("no, cheaper, like 20 quid", "refine"),
+        ("not sony, other brands?", "refine"),
+        ("what's the weather like tomorrow", "other"),
+    ],
+)
+def test_wordings_from_the_third_blind_set(text: str, intent: str) -> None:
+    assert PARSER.parse(text).intent == intent
+
+
+def test_prefixed_order_numbers_need_an_order_word_and_positions_are_not_prices() -> None:
+    assert PARSER.parse("tracking for SO-48211 please").order_id == "SO-48211"
+    assert PARSER.parse("a GTX-1080 graphics card").order_id is None
+    got = PARSER.parse("what's the difference between 1 and 3?")
+    assert got.intent == "compare" and got.refs == [1, 3]
+    assert got.price_min is None and got.price_max is None
+    assert PARSER.parse("tracking number for my last order").refs == []
+    assert PARSER.parse("gaming monitor, budget of 300 dollars").price_max == D(300)
+    assert PARSER.parse("something around 30 quid").price_max == D(36)
+
+
+def test_brands_written_loosely() -> None:
+    parser = MessageParser(["Kingston Technology", "TP-LINK", "StarTech.com", "3M", "Oral-B"])
+    assert parser.parse("ram 16gb ddr4 kingston").brands == ["Kingston Technology"]
+    assert parser.parse("tp link mesh wifi").brands == ["TP-LINK"]
+    assert parser.parse("startech dock").brands == ["StarTech.com"]
+    assert parser.parse("oral b toothbrush").brands == ["Oral-B"]
+    assert parser.parse("3m command hooks").brands == ["3M"]
+    assert parser.parse("hdmi cable 3m long").brands == []
+    assert parser.parse("usb-c cable 2 m, 3M").brands == ["3M"]

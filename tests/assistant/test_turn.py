@@ -253,7 +253,7 @@ def test_a_spent_time_budget_skips_the_model_but_not_the_facts(tmp_path: Path) -
     assert r.source == "merged" and r.fallback and "budget" in (r.fault or "")
     assert r.reply.startswith("Here is") and [c.brand for c in r.products] == ["Sony"]
     bot.budget = 0.1  # not even for the intent
-    late = bot.respond("s", "is that sony waterproof?")
+    late = bot.respond("s", "is the sony waterproof?")
     assert late.source == "parser" and "budget" in (late.fault or "")
     assert [c.id for c in late.products] == ["s1"]
 
