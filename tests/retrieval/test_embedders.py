@@ -63,3 +63,16 @@ def test_built_fused_model_agrees_with_fp32_and_is_built_once(tmp_path: Path) ->
     for q, expected in zip(queries, range(5), strict=True):
         assert int(np.argmax(got @ fused.embed_one(q))) == expected
         assert int(np.argmax(want @ reference.embed_one(q))) == expected
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_damaged_built_model_is_built_again(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    path = fused_int8_path(models)
+    models.mkdir()
+    path.write_bytes(b"not an onnx model")
+    embedder = make_embedder("onnx-fused", models_dir=models)
+    assert path.stat().st_size > 1_000_000
+    vector = embedder.embed_one("usb cable")
+    assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
