@@ -157,6 +157,10 @@ _WHICH_OF = re.compile(
     r"(?:pick|choose|recommend|go for|get))\b",
     re.I,
 )
+_BETTER = (
+    r"(?:\w+est|most \w+|least \w+|best|better|worse|cheaper|quieter|faster|lighter|smaller|"
+    r"bigger)"
+)
 _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.HANDOFF,
@@ -236,8 +240,12 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
         re.compile(
             r"\b(compare|comparison|vs\.?|versus|difference between|which is better|"
             r"stacks? up|(?:better|worse) value|what(?:'s| is) better|"
-            r"which (?:one |of them )?(?:is|has|are|would be) (?:the )?(?:\w+est|most|least|best|"
-            r"better|worse|cheaper|quieter|faster|lighter|smaller|bigger)|"
+            # "which one is the quietest", "which has the longest battery", "brother or epson,
+            # which ..." - but "which is the best gaming mouse" asks for products
+            rf"which (?:one |of them )?has (?:the )?{_BETTER}|"
+            rf"which (?:one |of them )?(?:is|are|would be) (?:the )?{_BETTER}"
+            r"(?=\s*(?:[?.!,]|$|one\b|for\b|of\b|to\b|overall\b|here\b))|"
+            r"\bor\b[^,?]{1,30},\s*which|"
             r"is (?:the|that|this) [\w -]{1,30}? (?:(?:more|less) \w+|\w+er|better|worse) than "
             r"(?:the|that|this|option|number|#))\b|" + _WHICH_OF.pattern,
             re.I,

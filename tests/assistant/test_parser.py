@@ -244,6 +244,8 @@ def test_more_wordings_of_the_keyword_intents(text: str, intent: str) -> None:
         ("no, cheaper, like 20 quid", "refine"),
         ("not sony, other brands?", "refine"),
         ("what's the weather like tomorrow", "other"),
+        ("which has the longest battery", "compare"),
+        ("which is the best gaming mouse under $50", "search"),
     ],
 )
 def test_wordings_from_the_third_blind_set(text: str, intent: str) -> None:
