@@ -50,7 +50,7 @@ def configured_embedders() -> tuple[Any, Any, float]:
     from ui.settings import Settings
 
     settings = Settings()
-    models = settings.home / "models"
+    models = settings.models_dir
     start = time.perf_counter()
     doc = make_embedder(settings.embedder, settings.embed_max_length, models_dir=models)
     build_s = time.perf_counter() - start

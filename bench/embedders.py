@@ -39,7 +39,7 @@ def main() -> None:
     judgments = read_judgments(args.judgments)
     variants = {
         "onnx-fused-int8": OnnxMiniLMEmbedder(
-            max_length=n, model_path=ensure_fused_int8(Settings().home / "models")
+            max_length=n, model_path=ensure_fused_int8(Settings().models_dir)
         ),
         "onnx-int8": OnnxMiniLMEmbedder(max_length=n),
         "torch-bf16": TorchMiniLMEmbedder(max_length=n),

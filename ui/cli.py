@@ -159,10 +159,7 @@ def catalog_ingest(
         index = _index(settings)
         if reset:
             index.reset()
-        if (
-            settings.embedder == "onnx-fused"
-            and not fused_int8_path(settings.home / "models").exists()
-        ):
+        if settings.embedder == "onnx-fused" and not fused_int8_path(settings.models_dir).exists():
             typer.echo("Building the embedder model once for this home (about 15 s) ...", err=True)
         with tqdm(total=len(products), unit="product", desc="ingest", file=sys.stderr) as bar:
             report = index.ingest(products, progress=lambda n: bar.update(n - bar.n))

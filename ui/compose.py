@@ -23,7 +23,7 @@ from ui.settings import Settings
 
 def build_embedders(settings: Settings) -> tuple[Embedder, Embedder]:
     """The document embedder and the (cached) query embedder, both built on first use."""
-    models = settings.home / "models"
+    models = settings.models_dir
     doc = make_embedder(settings.embedder, settings.embed_max_length, lazy=True, models_dir=models)
     query = make_embedder(
         settings.query_embedder, settings.query_max_length, lazy=True, models_dir=models

@@ -157,3 +157,8 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         """The embedded Chroma folder."""
         return self.home / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        """Converted and built models (the served LLM, the ONNX embedder, trained re-rankers)."""
+        return self.home / "models"

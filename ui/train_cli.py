@@ -96,7 +96,7 @@ def train_reranker(
         err=True,
     )
     baseline = cosine_scores(val_set)
-    target = out or settings.home / "models" / "reranker"
+    target = out or settings.models_dir / "reranker"
 
     def run(cfg: TrainConfig, data: list[Pair], where: Path | None) -> Any:
         bar = tqdm(desc=f"{cfg.loss}", unit="batch", file=sys.stderr)
