@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 from common import DEFAULT_ICECAT, DEFAULT_JUDGMENTS, emit, percentile
 
-from retrieval.embedder import OnnxMiniLMEmbedder, TorchMiniLMEmbedder
+from retrieval.embedder import OnnxMiniLMEmbedder, TorchMiniLMEmbedder, make_embedder
 from retrieval.evaluation import ndcg_at_k, read_judgments
 from retrieval.icecat import load_demo, load_icecat
-from retrieval.onnx_build import ensure_fused_int8
 from retrieval.text import dense_text
 from ui.settings import Settings
 
@@ -38,9 +37,7 @@ def main() -> None:
     demo_texts, demo_ids = [dense_text(p) for p in demo], [p.id for p in demo]
     judgments = read_judgments(args.judgments)
     variants = {
-        "onnx-fused-int8": OnnxMiniLMEmbedder(
-            max_length=n, model_path=ensure_fused_int8(Settings().models_dir)
-        ),
+        "onnx-fused-int8": make_embedder("onnx-fused", n, models_dir=Settings().models_dir),
         "onnx-int8": OnnxMiniLMEmbedder(max_length=n),
         "torch-bf16": TorchMiniLMEmbedder(max_length=n),
         "torch-fp32": TorchMiniLMEmbedder(max_length=n, dtype="float32"),

