@@ -1,12 +1,14 @@
 """Re-ranking latency: 50 candidates for one query, our fast path vs sentence-transformers fp32.
 
-Same trained model, same pairs, same run. Ours: `CrossEncoderReranker` (bf16 or int8, the
-trained max length). Baseline: sentence-transformers `CrossEncoder.predict` with its defaults
-(fp32, whole texts) on the dequantised model. Spearman rank agreement of our scores with fp32 at
+Same trained model (`SHOPASSIST_RERANKER_MODEL`, default the bundled one), same pairs, same
+run. Ours: torch bf16 (the default), torch int8, or `--precision onnx-int8` (the fused
+per-channel int8 ONNX build, `OnnxCrossEncoderReranker`), at the trained max length.
+Baseline: sentence-transformers `CrossEncoder.predict` with its defaults (fp32, whole texts) on
+the dequantised model. Spearman rank agreement of our scores with fp32 at
 the same length and with the baseline's scores, per query, over the dev queries with >= 50 judged
 products (the demo subset holds them all).
 
-    python bench/rerank.py [--repeat 30] [--candidates 50]
+    python bench/rerank.py [--repeat 30] [--candidates 50] [--precision bf16|int8|onnx-int8]
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from pathlib import Path
 import numpy as np
 from common import DEFAULT_JUDGMENTS, emit, percentile
 
+from ranking.base import Reranker
 from ranking.cross_encoder import CrossEncoderReranker, bundled_model_dir, load_classifier
+from ranking.onnx_reranker import OnnxCrossEncoderReranker
 from retrieval.evaluation import read_judgments
 from retrieval.icecat import load_demo
 from retrieval.text import rerank_text
+from ui.settings import Settings
 
 
 def spearman(a: list[float], b: list[float]) -> float:
@@ -36,7 +41,7 @@ def main() -> None:
     ap.add_argument("--judgments", type=Path, default=DEFAULT_JUDGMENTS)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--candidates", type=int, default=50)
-    ap.add_argument("--precision", default="bf16", choices=["bf16", "int8"])
+    ap.add_argument("--precision", default="bf16", choices=["bf16", "int8", "onnx-int8"])
     args = ap.parse_args()
     demo = {p.id: p for p in load_demo()}
     judgments = read_judgments(args.judgments) if args.judgments.exists() else {}
@@ -49,12 +54,18 @@ def main() -> None:
             ids.append(list(demo)[int(rng.integers(len(demo)))])
         cases.append((q, [rerank_text(demo[d]) for d in ids]))
 
-    ours = CrossEncoderReranker(precision=args.precision)
-    fp32 = CrossEncoderReranker(precision="fp32")
+    settings = Settings()
+    model_dir = settings.reranker_model or bundled_model_dir()
+    ours: Reranker
+    if args.precision == "onnx-int8":
+        ours = OnnxCrossEncoderReranker(settings.models_dir, model_dir)
+    else:
+        ours = CrossEncoderReranker(model_dir, precision=args.precision)
+    fp32 = CrossEncoderReranker(model_dir, precision="fp32")
     from sentence_transformers import CrossEncoder
 
     with tempfile.TemporaryDirectory() as tmp:
-        tokenizer, model = load_classifier(bundled_model_dir())
+        tokenizer, model = load_classifier(model_dir)
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         baseline = CrossEncoder(tmp, device="cpu")  # its defaults: whole texts, fp32
@@ -96,6 +107,8 @@ def main() -> None:
             "spearman_vs_baseline_min": round(min(rho_base), 4),
             "queries": len(cases),
             "fast_path": ours.name,
+            "layers": fp32.model.config.num_hidden_layers,
+            "max_length": fp32.max_length,
         }
     )
 

@@ -139,20 +139,26 @@ class CrossEncoderReranker(Reranker):
         self.max_length, self.batch_size = max_length or int(trained), batch_size
         self.name = f"cross-encoder-{precision}"
 
+    def _encode(self, query: str, chunk: list[str], truncation: str) -> Any:
+        return self.tokenizer(
+            [query] * len(chunk),
+            chunk,
+            padding=True,
+            truncation=truncation,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
         torch = self._torch
         out: list[float] = []
         with torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
                 chunk = list(texts[start : start + self.batch_size])
-                enc = self.tokenizer(
-                    [query] * len(chunk),
-                    chunk,
-                    padding=True,
-                    truncation="only_second",
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                )
+                try:
+                    enc = self._encode(query, chunk, "only_second")
+                except Exception:  # the query alone is over the limit: cut both, longest first
+                    enc = self._encode(query, chunk, "longest_first")
                 out += self.model(**enc).logits.view(-1).float().tolist()
         return out
 

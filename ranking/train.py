@@ -21,13 +21,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ranking.cross_encoder import _torch, save_packed
 from ranking.data import Pair, by_query
 from ranking.metrics import mean_ndcg, pair_accuracy
 
 LOSSES = ("pointwise", "pairwise", "listwise")
+T = TypeVar("T")
 
 
 @dataclass
@@ -79,11 +80,12 @@ class TrainReport:
         return data
 
 
-def _batches(groups: list[list[Pair]], batch_pairs: int, rng: random.Random) -> list[list[Pair]]:
+def _batches(groups: list[list[T]], batch_pairs: int, rng: random.Random) -> list[list[T]]:
+    """Whole groups (a query's pairs) shuffled and packed into batches of >= `batch_pairs`."""
     order = list(groups)
     rng.shuffle(order)
-    batches: list[list[Pair]] = []
-    current: list[Pair] = []
+    batches: list[list[T]] = []
+    current: list[T] = []
     for group in order:
         current += group
         if len(current) >= batch_pairs:
@@ -250,34 +252,50 @@ def train(
     return report, model, tokenizer
 
 
-def plot_report(report: TrainReport, path: Path) -> None:
-    """A PNG of the loss curves and of validation nDCG@10 / pair accuracy per epoch."""
+def plot_curves(
+    path: Path,
+    epochs: Sequence[int],
+    left: dict[str, Sequence[float]],
+    left_title: str,
+    right: dict[str, Sequence[float]],
+    right_title: str,
+    reference: tuple[float, str] | None = None,
+) -> None:
+    """A two-panel PNG of per-epoch curves (losses left, validation right), with an optional
+    horizontal reference line (value, label) on the right."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    epochs = [e.epoch for e in report.epochs]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(epochs, [e.train_loss for e in report.epochs], marker="o", label="train loss")
-    left.plot(epochs, [e.val_loss for e in report.epochs], marker="o", label="validation loss")
-    left.set_xlabel("epoch")
-    left.set_title(f"loss ({report.config['loss']})")
-    left.legend()
-    right.plot(epochs, [e.val_ndcg10 for e in report.epochs], marker="o", label="val nDCG@10")
-    right.plot(
-        epochs, [e.val_pair_accuracy for e in report.epochs], marker="o", label="val pair accuracy"
-    )
-    if report.baseline_val_ndcg10 is not None:
-        right.axhline(
-            report.baseline_val_ndcg10,
-            linestyle="--",
-            color="grey",
-            label="un-tuned cosine nDCG@10",
-        )
-    right.set_xlabel("epoch")
-    right.set_title("validation")
-    right.legend()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, curves, title in ((axes[0], left, left_title), (axes[1], right, right_title)):
+        for label, values in curves.items():
+            ax.plot(list(epochs), list(values), marker="o", label=label)
+        if ax is axes[1] and reference is not None:
+            ax.axhline(reference[0], linestyle="--", color="grey", label=reference[1])
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_report(report: TrainReport, path: Path) -> None:
+    """A PNG of the loss curves and of validation nDCG@10 / pair accuracy per epoch."""
+    es = report.epochs
+    plot_curves(
+        path,
+        [e.epoch for e in es],
+        {"train loss": [e.train_loss for e in es], "validation loss": [e.val_loss for e in es]},
+        f"loss ({report.config['loss']})",
+        {
+            "val nDCG@10": [e.val_ndcg10 for e in es],
+            "val pair accuracy": [e.val_pair_accuracy for e in es],
+        },
+        "validation",
+        None
+        if report.baseline_val_ndcg10 is None
+        else (report.baseline_val_ndcg10, "un-tuned cosine nDCG@10"),
+    )

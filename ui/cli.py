@@ -33,6 +33,9 @@ def _register_training() -> None:
     from ui.train_llm import register as register_train_llm
 
     register_train_llm(train_app)
+    from ui.train_student import register as register_train_student
+
+    register_train_student(train_app)
 
     @eval_app.command("pairs")
     def _eval_pairs(

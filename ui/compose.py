@@ -57,6 +57,14 @@ def build_reranker(settings: Settings) -> Reranker:
     """The trained cross-encoder: the bundled model unless `reranker_model` names another."""
     from ranking.cross_encoder import CrossEncoderReranker
 
+    if settings.reranker_precision == "onnx-int8":
+        from ranking.onnx_reranker import OnnxCrossEncoderReranker
+
+        return OnnxCrossEncoderReranker(
+            settings.models_dir,
+            settings.reranker_model,
+            max_length=settings.reranker_max_length,
+        )
     return CrossEncoderReranker(
         settings.reranker_model,
         precision=settings.reranker_precision,

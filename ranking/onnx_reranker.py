@@ -1,0 +1,217 @@
+"""The re-ranker's fast path: the trained cross-encoder as fused, per-channel int8 ONNX.
+
+The build runs once per model and state directory (`$SHOPASSIST_HOME/models`, a few seconds):
+
+1. the packed checkpoint is loaded (dequantised to fp32) and exported to ONNX (opset 17,
+   dynamic batch and length, eager attention);
+2. attention, LayerNorm and GELU are fused into onnxruntime's BERT kernels;
+3. every MatMul weight is quantised to int8 per output channel (dynamic activations).
+
+The file name carries a digest of the model's weights and config, so a retrained model is never
+served from an old build. Inference needs onnxruntime and the tokenizers library only; importing
+this module imports neither, nor torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ranking.base import Reranker
+from ranking.cross_encoder import PACKED_WEIGHTS, bundled_model_dir, load_classifier, model_card
+from ranking.errors import MissingExtra, ModelMissing
+
+log = logging.getLogger(__name__)
+
+# Bump when the recipe changes, so an old build is not reused.
+RECIPE = "ce-fused-int8-pc-v1"
+RECIPE_FP32 = "ce-fused-fp32-v1"
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def model_digest(model_dir: Path) -> str:
+    """A short digest of the model's weights and config."""
+    h = hashlib.sha1()
+    weights = model_dir / PACKED_WEIGHTS
+    if not weights.exists():
+        weights = next(iter(sorted(model_dir.glob("*.safetensors"))), model_dir / "config.json")
+    for path in (model_dir / "config.json", weights):
+        if path.exists():
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()[:12]
+
+
+def onnx_path(model_dir: Path, models_dir: Path, quantise: bool = True) -> Path:
+    """Where the build of `model_dir` lives under `models_dir`."""
+    recipe = RECIPE if quantise else RECIPE_FP32
+    return models_dir / f"reranker-{model_digest(model_dir)}-{recipe}.onnx"
+
+
+def ensure_onnx(model_dir: Path, models_dir: Path, quantise: bool = True) -> Path:
+    """The built model's path, building it first if it is not there yet (atomic rename).
+
+    With `quantise=False` the fused graph is kept in fp32 (to check the export and fusion
+    against torch; the fast path is the int8 build).
+
+    Raises:
+        MissingExtra: torch, transformers, onnx or onnxruntime is not installed.
+        ModelMissing: `model_dir` holds no model.
+    """
+    target = onnx_path(model_dir, models_dir, quantise)
+    if target.exists():
+        return target
+    try:
+        import onnx
+        import torch
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.transformers import optimizer
+    except ImportError as exc:
+        raise MissingExtra("onnx onnxruntime torch", "The re-ranker's ONNX build") from exc
+    tokenizer, model = load_classifier(model_dir)
+    model.config._attn_implementation = "eager"
+    hidden, heads = model.config.hidden_size, model.config.num_attention_heads
+
+    class Scorer(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, ids: object, mask: object, types: object) -> object:
+            return self.inner(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+
+    example = tokenizer(
+        ["a query", "another query"],
+        ["a short product text", "a somewhat longer second product text"],
+        padding=True,
+        return_tensors="pt",
+    )
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = models_dir / f".{target.stem}.{os.getpid()}"
+    raw, fused = tmp.with_suffix(".raw.onnx"), tmp.with_suffix(".fused.onnx")
+    part = tmp.with_suffix(".int8.onnx")
+    logging.disable(logging.WARNING)  # the exporter's and quantiser's advice, not errors
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            # eval() on the wrapper too: export restores the wrapper's mode afterwards, and a
+            # wrapper left in training mode would switch dropout on in the wrapped model.
+            torch.onnx.export(
+                Scorer(model).eval(),
+                tuple(example[n] for n in INPUTS),
+                str(raw),
+                input_names=list(INPUTS),
+                output_names=["logits"],
+                dynamic_axes={
+                    **{n: {0: "batch", 1: "tokens"} for n in INPUTS},
+                    "logits": {0: "batch"},
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+            optimizer.optimize_model(
+                str(raw), model_type="bert", num_heads=heads, hidden_size=hidden
+            ).save_model_to_file(str(fused))
+            if not quantise:
+                os.replace(fused, part)
+            else:
+                quantize_dynamic(
+                    str(fused),
+                    str(part),
+                    per_channel=True,
+                    weight_type=QuantType.QInt8,
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+                )
+        os.replace(part, target)
+    finally:
+        logging.disable(logging.NOTSET)
+        for path in (raw, fused, part):
+            path.unlink(missing_ok=True)
+    return target
+
+
+class OnnxCrossEncoderReranker(Reranker):
+    """Scores (query, text) pairs with the cross-encoder's fused int8 ONNX build.
+
+    Args:
+        models_dir: Where the build is kept (built on first use).
+        model_dir: A packed or HF folder; defaults to the bundled model.
+        max_length: Token limit of query + text; None = the length the model was trained with.
+        batch_size: Pairs per forward pass.
+        threads: onnxruntime intra-op threads (None: onnxruntime's default).
+    """
+
+    name = "cross-encoder-onnx-int8"
+
+    def __init__(
+        self,
+        models_dir: Path,
+        model_dir: Path | None = None,
+        max_length: int | None = None,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise MissingExtra("onnxruntime tokenizers", "The ONNX re-ranker") from exc
+        self.model_dir = model_dir or bundled_model_dir()
+        if not (self.model_dir / "tokenizer.json").exists():
+            raise ModelMissing(f"No re-ranker tokenizer in {self.model_dir}")
+        trained = model_card(self.model_dir).get("config", {}).get("max_length", 64)
+        self.max_length, self.batch_size = max_length or int(trained), batch_size
+        self.tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_length, strategy="only_second")
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        path = ensure_onnx(self.model_dir, models_dir)
+        try:
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # a damaged or foreign file: built again, once
+            log.warning("the built re-ranker %s does not load (%s); building it again", path, exc)
+            path.unlink(missing_ok=True)
+            self.session = ort.InferenceSession(
+                str(ensure_onnx(self.model_dir, models_dir)),
+                options,
+                providers=["CPUExecutionProvider"],
+            )
+
+    def _feed(self, query: str, texts: Sequence[str]) -> dict[str, Any]:
+        import numpy as np
+
+        pairs = [(query, t) for t in texts]
+        try:
+            encoded = self.tokenizer.encode_batch(pairs)
+        except Exception:  # the query alone is over the limit: cut both, longest first
+            self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
+            try:
+                encoded = self.tokenizer.encode_batch(pairs)
+            finally:
+                self.tokenizer.enable_truncation(self.max_length, strategy="only_second")
+        return {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        out: list[float] = []
+        for start in range(0, len(texts), self.batch_size):
+            chunk = list(texts[start : start + self.batch_size])
+            if chunk:
+                logits = self.session.run(None, self._feed(query, chunk))[0]
+                out += [float(x) for x in logits.reshape(-1)]
+        return out

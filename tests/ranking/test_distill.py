@@ -1,0 +1,66 @@
+"""Distilling the cross-encoder into a shallower student."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from ranking.cross_encoder import bundled_model_dir, load_classifier
+from ranking.data import Pair
+from ranking.distill import DistillConfig, distill, make_student, mean_spearman, spearman
+
+
+def test_spearman_and_its_per_query_mean() -> None:
+    assert spearman([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 1, 1], [1, 2, 3]) == 1.0  # a constant scoring has no order to disagree
+    pairs = [Pair("a", str(i), 0) for i in range(3)] + [Pair("b", str(i), 0) for i in range(3)]
+    assert mean_spearman(pairs, [1, 2, 3, 1, 2, 3], [1, 2, 3, 3, 2, 1]) == pytest.approx(0.0)
+    assert math.isnan(mean_spearman(pairs[:2], [1, 2], [2, 1]))  # no query of 3+ pairs
+
+
+@pytest.mark.model
+def test_student_keeps_the_chosen_teacher_layers() -> None:
+    torch = pytest.importorskip("torch")
+    _, teacher = load_classifier(bundled_model_dir())
+    depth = teacher.config.num_hidden_layers
+    assert depth >= 2
+    kept = (depth - 1, 0)  # any layers, in the order given
+    student = make_student(teacher, kept)
+    assert student.config.num_hidden_layers == 2 and len(student.bert.encoder.layer) == 2
+    for mine, theirs in zip(student.bert.encoder.layer, kept, strict=True):
+        a = mine.attention.self.query.weight
+        b = teacher.bert.encoder.layer[theirs].attention.self.query.weight
+        assert torch.equal(a, b) and a.data_ptr() != b.data_ptr()  # a copy, not shared
+    assert teacher.config.num_hidden_layers == depth
+    with pytest.raises(ValueError, match=f"0..{depth - 1}"):
+        make_student(teacher, (0, depth))
+    with pytest.raises(ValueError):
+        make_student(teacher, ())
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_tiny_distillation_writes_a_loadable_student(tmp_path: Path) -> None:
+    texts = ["bluetooth speaker", "ink cartridge", "usb cable", "wireless mouse", "laptop bag"]
+    train = [Pair(q, t, -1.0) for q in ("speaker", "mouse", "cable", "bag") for t in texts]
+    val = [Pair("printer ink", t, 3.0 if "ink" in t else 0.0) for t in texts]
+    report, student, _ = distill(
+        train,
+        val,
+        DistillConfig(layers=(0,), epochs=1, batch_pairs=10, max_length=24),
+        bundled_model_dir(),
+        tmp_path,
+        labelled_val=lambda p: p.label >= 0,
+    )
+    assert student.config.num_hidden_layers == 1
+    assert report.train_queries == 4 and report.val_queries == 1
+    assert report.teacher_val_ndcg10 is not None and report.epochs[0].val_ndcg10 is not None
+    data = json.loads((tmp_path / "training_report.json").read_text())
+    assert data["kind"] == "distilled" and data["config"]["layers"] == [0]
+    assert (tmp_path / "training_curves.png").stat().st_size > 0
+    _, loaded = load_classifier(tmp_path)
+    assert loaded.config.num_hidden_layers == 1
