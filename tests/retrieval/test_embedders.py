@@ -76,3 +76,15 @@ def test_a_damaged_built_model_is_built_again(tmp_path: Path) -> None:
     assert path.stat().st_size > 1_000_000
     vector = embedder.embed_one("usb cable")
     assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+
+
+@pytest.mark.model
+def test_embedders_of_one_model_share_its_session_but_keep_their_limits() -> None:
+    from retrieval.embedder import OnnxMiniLMEmbedder
+
+    short, long = make_embedder("onnx", max_length=8), make_embedder("onnx", max_length=64)
+    assert isinstance(short, OnnxMiniLMEmbedder) and isinstance(long, OnnxMiniLMEmbedder)
+    assert short.session is long.session  # one model in memory, not one per token limit
+    text = "JBL Flip 5 portable waterproof bluetooth speaker with a twelve hour battery, blue"
+    assert float(short.embed_one(text) @ long.embed_one(text)) < 0.99  # each cuts at its own
+    assert np.allclose(short.embed_one("usb hub"), long.embed_one("usb hub"), atol=1e-5)

@@ -184,3 +184,12 @@ def test_interactive_chat_streams_replies(cli: CliRunner, monkeypatch: pytest.Mo
     assert res.exit_code == 0, res.output
     assert "Hello!" in res.stdout and "1. " in res.stdout
     assert "[Searching the catalog for toner]" in res.stderr
+
+
+def test_train_reranker_student_rejects_bad_input(cli: CliRunner, tmp_path: Path) -> None:
+    res = cli.invoke(app, ["train", "reranker-student", "--layers", "0,five"])
+    assert res.exit_code == 2 and "comma-separated integers" in res.output
+    missing = tmp_path / "nowhere.csv.zip"
+    res = cli.invoke(app, ["train", "reranker-student", "--homedepot", str(missing)])
+    assert res.exit_code == 1 and "Home Depot" in res.stderr
+    assert not (tmp_path / "home" / "models" / "reranker-student").exists()  # nothing written
