@@ -216,9 +216,7 @@ def distill(
         init: Start from this student (a further round) instead of the teacher's layers.
     """
     torch = _torch()
-    from transformers import get_linear_schedule_with_warmup
-
-    from ranking.train import _batches, score_pairs
+    from ranking.train import Optimiser, _batches, encode_pairs, score_pairs
 
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -273,13 +271,8 @@ def distill(
         groups.setdefault(p.query, []).append(i)
     group_list = list(groups.values())
     steps = len(_batches(group_list, config.batch_pairs, random.Random(0)))
-    optimizer = torch.optim.AdamW(
-        [p for p in student.parameters() if p.requires_grad],
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-    )
-    schedule = get_linear_schedule_with_warmup(
-        optimizer, int(config.warmup * steps * config.epochs), steps * config.epochs
+    optimiser = Optimiser(
+        torch, student, config.lr, config.weight_decay, config.warmup, steps * config.epochs
     )
     report = DistillReport(
         config={
@@ -304,14 +297,7 @@ def distill(
         batches = _batches(group_list, config.batch_pairs, rng)
         began, total, seen = time.perf_counter(), 0.0, 0
         for n, batch in enumerate(batches, start=1):
-            enc = tokenizer(
-                [train_pairs[i].query for i in batch],
-                [train_pairs[i].text for i in batch],
-                padding=True,
-                truncation="only_second",
-                max_length=config.max_length,
-                return_tensors="pt",
-            )
+            enc = encode_pairs(tokenizer, [train_pairs[i] for i in batch], config.max_length)
             out = student(**enc).logits.view(-1)
             target = (torch.tensor([train_t[i] for i in batch]) - mu) / sigma
             queries = [train_pairs[i].query for i in batch]
@@ -319,11 +305,7 @@ def distill(
             if config.weak_weight > 0:
                 grades = [train_weak[i] for i in batch]
                 loss = loss + config.weak_weight * _listnet(torch, out, grades, queries)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
+            optimiser.step(loss)
             total += loss.item() * len(batch)
             seen += len(batch)
             if progress:

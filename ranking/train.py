@@ -123,6 +123,58 @@ def _loss(torch: Any, kind: str, scores: Any, batch: Sequence[Pair]) -> Any:
     return torch.stack(terms).mean()
 
 
+def encode_pairs(tokenizer: Any, pairs: Sequence[Pair], max_length: int) -> Any:
+    """Query/text token tensors of `pairs`, the text cut to fit `max_length`."""
+    return tokenizer(
+        [p.query for p in pairs],
+        [p.text for p in pairs],
+        padding=True,
+        truncation="only_second",
+        max_length=max_length,
+        return_tensors="pt",
+    )
+
+
+class Optimiser:
+    """AdamW over the trainable parameters with linear warm-up then decay, clipped steps.
+
+    Args:
+        torch: The torch module.
+        model: The model being trained.
+        lr: Peak learning rate.
+        weight_decay: AdamW weight decay.
+        warmup: Share of the steps spent warming up.
+        total_steps: Optimiser steps in the whole run.
+    """
+
+    def __init__(
+        self,
+        torch: Any,
+        model: Any,
+        lr: float,
+        weight_decay: float,
+        warmup: float,
+        total_steps: int,
+    ) -> None:
+        from transformers import get_linear_schedule_with_warmup
+
+        self.torch, self.model = torch, model
+        self.optimizer = torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay
+        )
+        self.schedule = get_linear_schedule_with_warmup(
+            self.optimizer, int(warmup * total_steps), total_steps
+        )
+
+    def step(self, loss: Any) -> None:
+        """Backpropagate `loss`, clip the gradient norm at 1 and take one step."""
+        loss.backward()
+        self.torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.schedule.step()
+        self.optimizer.zero_grad()
+
+
 def score_pairs(
     torch: Any, model: Any, tokenizer: Any, pairs: Sequence[Pair], max_length: int, batch: int = 128
 ) -> list[float]:
@@ -131,15 +183,7 @@ def score_pairs(
     model.eval()
     with torch.inference_mode():
         for s in range(0, len(pairs), batch):
-            chunk = pairs[s : s + batch]
-            enc = tokenizer(
-                [p.query for p in chunk],
-                [p.text for p in chunk],
-                padding=True,
-                truncation="only_second",
-                max_length=max_length,
-                return_tensors="pt",
-            )
+            enc = encode_pairs(tokenizer, pairs[s : s + batch], max_length)
             out += model(**enc).logits.view(-1).float().tolist()
     return out
 
@@ -167,11 +211,7 @@ def train(
     if config.loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {config.loss!r}")
     torch = _torch()
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        get_linear_schedule_with_warmup,
-    )
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -184,13 +224,8 @@ def train(
     groups = list(by_query(train_pairs).values())
     val_groups = by_query(val_pairs)
     steps = len(_batches(groups, config.batch_pairs, random.Random(0)))
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-    )
-    schedule = get_linear_schedule_with_warmup(
-        optimizer, int(config.warmup * steps * config.epochs), steps * config.epochs
+    optimiser = Optimiser(
+        torch, model, config.lr, config.weight_decay, config.warmup, steps * config.epochs
     )
     report = TrainReport(
         config=asdict(config),
@@ -206,21 +241,9 @@ def train(
         batches = _batches(groups, config.batch_pairs, rng)
         started, total, seen = time.perf_counter(), 0.0, 0
         for n, batch in enumerate(batches, start=1):
-            enc = tokenizer(
-                [p.query for p in batch],
-                [p.text for p in batch],
-                padding=True,
-                truncation="only_second",
-                max_length=config.max_length,
-                return_tensors="pt",
-            )
-            scores = model(**enc).logits.view(-1)
+            scores = model(**encode_pairs(tokenizer, batch, config.max_length)).logits.view(-1)
             loss = _loss(torch, config.loss, scores, batch)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
+            optimiser.step(loss)
             total += loss.item() * len(batch)
             seen += len(batch)
             if progress:

@@ -64,3 +64,29 @@ def test_a_tiny_distillation_writes_a_loadable_student(tmp_path: Path) -> None:
     assert (tmp_path / "training_curves.png").stat().st_size > 0
     _, loaded = load_classifier(tmp_path)
     assert loaded.config.num_hidden_layers == 1
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_tiny_fine_tuning_writes_a_loadable_model(tmp_path: Path) -> None:
+    from ranking.train import TrainConfig, train
+    from retrieval.embedder import minilm_dir
+
+    texts = {"bluetooth speaker": 3.0, "ink cartridge": 0.0, "usb cable": 1.0}
+    pairs = [
+        Pair(q, t, g if q == "speaker" else 3.0 - g)
+        for q in ("speaker", "ink")
+        for t, g in texts.items()
+    ]
+    val = [Pair("printer ink", t, g) for t, g in texts.items()]
+    report, model, _ = train(
+        pairs,
+        val,
+        TrainConfig(loss="listwise", epochs=1, batch_pairs=3, max_length=16),
+        minilm_dir(),
+        tmp_path,
+    )
+    assert report.train_queries == 2 and len(report.epochs) == 1
+    assert (tmp_path / "training_curves.png").stat().st_size > 0
+    _, loaded = load_classifier(tmp_path)
+    assert loaded.config.num_hidden_layers == model.config.num_hidden_layers
