@@ -23,17 +23,12 @@ from common import DEFAULT_JUDGMENTS, emit, percentile
 
 from ranking.base import Reranker
 from ranking.cross_encoder import CrossEncoderReranker, bundled_model_dir, load_classifier
+from ranking.metrics import spearman
 from ranking.onnx_reranker import OnnxCrossEncoderReranker
 from retrieval.evaluation import read_judgments
 from retrieval.icecat import load_demo
 from retrieval.text import rerank_text
 from ui.settings import Settings
-
-
-def spearman(a: list[float], b: list[float]) -> float:
-    ra = np.argsort(np.argsort(a)).astype(float)
-    rb = np.argsort(np.argsort(b)).astype(float)
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def main() -> None:

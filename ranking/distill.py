@@ -27,7 +27,7 @@ from typing import Any
 
 from ranking.cross_encoder import _torch, load_classifier, save_packed
 from ranking.data import Pair, by_query
-from ranking.metrics import mean_ndcg
+from ranking.metrics import mean_ndcg, mean_spearman
 
 
 @dataclass
@@ -82,28 +82,6 @@ class DistillReport:
         data["kind"] = "distilled"
         data["epochs"] = [asdict(e) for e in self.epochs]
         return data
-
-
-def spearman(a: Sequence[float], b: Sequence[float]) -> float:
-    """Spearman rank correlation of two score lists (ties broken by position); 1.0 if constant."""
-    import numpy as np
-
-    ra = np.argsort(np.argsort(np.asarray(a), kind="stable"), kind="stable").astype(float)
-    rb = np.argsort(np.argsort(np.asarray(b), kind="stable"), kind="stable").astype(float)
-    if len(ra) < 2 or ra.std() == 0 or rb.std() == 0:
-        return 1.0
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def mean_spearman(pairs: Sequence[Pair], a: Sequence[float], b: Sequence[float]) -> float:
-    """Mean per-query Spearman agreement of two scorings of `pairs` (queries of 3+ pairs)."""
-    rows: dict[str, list[int]] = {}
-    for i, p in enumerate(pairs):
-        rows.setdefault(p.query, []).append(i)
-    values = [
-        spearman([a[i] for i in idx], [b[i] for i in idx]) for idx in rows.values() if len(idx) > 2
-    ]
-    return sum(values) / len(values) if values else math.nan
 
 
 def make_student(teacher: Any, layers: Sequence[int]) -> Any:

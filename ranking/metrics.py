@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from ranking.data import Pair
 
 
@@ -50,3 +52,23 @@ def pair_accuracy(pairs: Sequence[Pair], scores: Sequence[float]) -> float:
                     total += 1
                     right += (si - sj) * (yi - yj) > 0
     return right / total if total else 0.0
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman rank correlation of two score lists (ties broken by position); 1.0 if constant."""
+    ra = np.argsort(np.argsort(np.asarray(a), kind="stable"), kind="stable").astype(float)
+    rb = np.argsort(np.argsort(np.asarray(b), kind="stable"), kind="stable").astype(float)
+    if len(ra) < 2 or ra.std() == 0 or rb.std() == 0:
+        return 1.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def mean_spearman(pairs: Sequence[Pair], a: Sequence[float], b: Sequence[float]) -> float:
+    """Mean per-query Spearman agreement of two scorings of `pairs` (queries of 3+ pairs)."""
+    rows: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        rows.setdefault(p.query, []).append(i)
+    values = [
+        spearman([a[i] for i in idx], [b[i] for i in idx]) for idx in rows.values() if len(idx) > 2
+    ]
+    return sum(values) / len(values) if values else math.nan

@@ -169,9 +169,11 @@ class OnnxCrossEncoderReranker(Reranker):
             raise ModelMissing(f"No re-ranker tokenizer in {self.model_dir}")
         trained = model_card(self.model_dir).get("config", {}).get("max_length", 64)
         self.max_length, self.batch_size = max_length or int(trained), batch_size
-        self.tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(self.max_length, strategy="only_second")
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token
+        # Two tokenizers, never reconfigured after this, so concurrent calls cannot see each
+        # other's truncation: the text cut to fit, and both cut for a query over the limit.
+        self.tokenizer, self._long_query_tokenizer = (
+            self._tokenizer(Tokenizer, strategy) for strategy in ("only_second", "longest_first")
+        )
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -189,6 +191,12 @@ class OnnxCrossEncoderReranker(Reranker):
                 providers=["CPUExecutionProvider"],
             )
 
+    def _tokenizer(self, tokenizer_class: Any, strategy: str) -> Any:
+        tokenizer = tokenizer_class.from_file(str(self.model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(self.max_length, strategy=strategy)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token
+        return tokenizer
+
     def _feed(self, query: str, texts: Sequence[str]) -> dict[str, Any]:
         import numpy as np
 
@@ -196,11 +204,7 @@ class OnnxCrossEncoderReranker(Reranker):
         try:
             encoded = self.tokenizer.encode_batch(pairs)
         except Exception:  # the query alone is over the limit: cut both, longest first
-            self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
-            try:
-                encoded = self.tokenizer.encode_batch(pairs)
-            finally:
-                self.tokenizer.enable_truncation(self.max_length, strategy="only_second")
+            encoded = self._long_query_tokenizer.encode_batch(pairs)
         return {
             "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),

@@ -10,7 +10,8 @@ import pytest
 
 from ranking.cross_encoder import bundled_model_dir, load_classifier
 from ranking.data import Pair
-from ranking.distill import DistillConfig, distill, make_student, mean_spearman, spearman
+from ranking.distill import DistillConfig, distill, make_student
+from ranking.metrics import mean_spearman, spearman
 
 
 def test_spearman_and_its_per_query_mean() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ranking.cross_encoder import CrossEncoderReranker, bundled_model_dir
-from ranking.distill import spearman
+from ranking.metrics import spearman
 from ranking.onnx_reranker import OnnxCrossEncoderReranker, ensure_onnx, onnx_path
 
 pytestmark = pytest.mark.model
