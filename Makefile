@@ -66,7 +66,7 @@ bench-llm: install llm-install
 	$(BIN)/python bench/turn_latency.py
 	$(BIN)/python bench/reply_sentences.py
 
-# The LoRA adapter of the instruction model, in two stages (about 50 minutes on 2 cores; the
+# The LoRA adapter of the instruction model, in two stages (about 56 minutes on 2 cores; the
 # recipe and figures are in assistant/lora/MODEL_CARD.md).
 train-llm: install llm-install
 	$(BIN)/shopassist train llm --out .shopassist/lora-stage1 --rank 16 --epochs 1.5 --lr 1e-3

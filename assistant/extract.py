@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -103,6 +104,20 @@ _INTENT_CUES = {
     IntentName.HANDOFF: re.compile(
         r"\b(human|person|people|agent|someone|somebody|staff|representative|operator|manager|"
         r"phone|call|ring|support|speak|talk)\b",
+        re.I,
+    ),
+    # A question about a product asks something, or points at one ("the 2nd", "that one").
+    IntentName.PRODUCT_QUESTION: re.compile(
+        r"\?|\b(is|are|does|do|did|can|could|will|would|has|have|how|what|whats|which|why|"
+        r"when|where|tell|it|its|this|that|these|those|one|last|first|second|third|number|"
+        r"option|item)\b|#\d|\b\d(?:st|nd|rd|th)\b",
+        re.I,
+    ),
+    # A refinement narrows or reorders what was shown: a bare noun phrase is a new search.
+    IntentName.REFINE: re.compile(
+        r"\?|\b(only|just|instead|cheaper|pricier|expensive|ones|those|these|them|more|less|"
+        r"bigger|smaller|larger|sort|first|highest|lowest|under|below|over|above|between|"
+        r"around|about|max|any|anything|something|else|other|same|show|narrow|filter|in stock)\b",
         re.I,
     ),
     IntentName.GREETING: re.compile(
@@ -226,14 +241,145 @@ def brand_candidates(text: str, brands: Iterable[str]) -> list[str]:
     return sorted(out)
 
 
+# A number as written: "1,200", "49.99", "1.5k", "$66+" (66); not "2tb" or "64gb" (a size).
+_NUMBER_WRITTEN = re.compile(
+    r"(?<![\w.,])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?(k)?(?![\w,.]\w)", re.I
+)
+_REF_WORDS = {
+    **{w: n for n, w in enumerate(("first", "second", "third", "fourth", "fifth"), 1)},
+    **{w: n for n, w in enumerate(("sixth", "seventh", "eighth", "ninth", "tenth"), 6)},
+    **{"last": -1, "final": -1, "latter": -1, "former": 1},
+}
+_REF_WRITTEN = re.compile(r"(?<![\w.,$£€])(\d{1,2})(?:st|nd|rd|th)?(?!\d)(?![\w.,]\w)", re.I)
+# "the first two", "top 3": positions 1..n.
+_FEW = {"two": 2, "three": 3, "four": 4, "five": 5}
+_FIRST_FEW = re.compile(r"\b(?:first|top)\s+(two|three|four|five|[2-9])\b")
+# An order number: an optional short letter prefix, then 3+ digits ("1043", "SO-60233").
+_ORDER_TOKEN = re.compile(r"[A-Za-z]{0,4}-?\d{3,12}")
+
+
+_TENS = ("ten", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_WORD_AMOUNTS = {
+    **{w: 10 * n for n, w in enumerate(_TENS, 1)},
+    **{f"{w} hundred": 100 * n for n, w in enumerate(("one", "two", "three", "four", "five"), 1)},
+    "a hundred": 100,
+    "hundred": 100,
+}
+_WORD_AMOUNT = re.compile(r"\b(" + "|".join(sorted(_WORD_AMOUNTS, key=len, reverse=True)) + r")\b")
+
+
+# What makes a number a price: a currency sign or word beside it, a price word shortly before
+# it ("under", "budget of", "between $200 and"), a bound after it ("max", "or less", "+"), or a
+# bare range ("100-150"). "65w", "15.6 inch", "2 monitors" and "officejet pro 8022" have none.
+_PRICE_BEFORE = re.compile(
+    r"(?:[$£€~]|\b(?:under|below|less|cheaper|over|above|more|least|most|max|maximum|up to|"
+    r"around|about|roughly|approx\w*|budget\w*|between|from|spend\w*|within|than|start\w*|"
+    r"costs?|priced?|upwards of|ish)\b)\W*(?:\w+\W+){0,2}$",
+    re.I,
+)
+_PRICE_AFTER = re.compile(
+    r"^(?:k\b)?\s*(?:[+]|-?ish\b|(?:dollars?|bucks|quid|pounds?|euros?|usd|gbp|eur|max|"
+    r"maximum|tops|or (?:less|more|under|below|above|over|so)|and (?:up|over|above|under|below)|"
+    r"at most|at the most|upwards)\b)",
+    re.I,
+)
+_RANGE_NEXT = re.compile(r"^\s*(?:-|to)\s*[$£€]?\d[\d,]*(?:\.\d+)?(k\b)?", re.I)
+_RANGE_BEFORE = re.compile(r"\d\s*(?:-|to)\s*[$£€]?$", re.I)
+_UNIT_NEXT = re.compile(r"^\s*[a-z\"']", re.I)
+
+
+def _is_price(text: str, start: int, end: int) -> bool:
+    before, after = text[max(0, start - 28) : start], text[end : end + 24]
+    if _PRICE_BEFORE.search(before) or _PRICE_AFTER.match(after):
+        return True
+    # A bare range ("100-150", "15-30 dollars"), unless a unit follows it ("4-7 ports").
+    nxt = _RANGE_NEXT.match(after)
+    if nxt:
+        rest = after[nxt.end() :]
+        return bool(_PRICE_AFTER.match(rest)) or not _UNIT_NEXT.match(rest)
+    return bool(_RANGE_BEFORE.search(before)) and not _UNIT_NEXT.match(after)
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def price_candidates(text: str) -> list[int | float]:
+    """The prices a message may state: each number written as a price in it (in digits, or a
+    round amount in words: "fifty dollars"; see `_is_price`), and 20% either side of it (the
+    range "around $X" means, as the parser reads it). Looser than the parser: the model decides
+    which number is which bound, but it cannot write one the message does not hold."""
+    lowered = text.lower()
+    values = [
+        Decimal(_WORD_AMOUNTS[m.group(1)])
+        for m in _WORD_AMOUNT.finditer(lowered)
+        if _is_price(lowered, m.start(), m.end())
+    ]
+    for m in _NUMBER_WRITTEN.finditer(text):
+        if not _is_price(text, m.start(), m.end()):
+            continue
+        value = Decimal(m.group(1).replace(",", "") + (m.group(2) or ""))
+        values.append(value * 1000 if m.group(3) else value)
+    out: set[Decimal] = set()
+    for value in values:
+        out |= {value, (value * Decimal("0.8")).quantize(Decimal("0.01")).normalize()}
+        out.add((value * Decimal("1.2")).quantize(Decimal("0.01")).normalize())
+    return sorted({_number(v) for v in out})
+
+
+def ref_candidates(text: str) -> list[int]:
+    """The positions a message may point at: ordinal words ("second", "the last"), and numbers
+    1-50 written as such ("#5", "option 3", "2nd"). Looser than the parser."""
+    lowered = text.lower()
+    out = {n for w, n in _REF_WORDS.items() if re.search(rf"\b{w}\b", lowered)}
+    out |= {int(m.group(1)) for m in _REF_WRITTEN.finditer(lowered)} & set(range(1, 51))
+    for m in _FIRST_FEW.finditer(lowered):
+        out |= set(range(1, (_FEW.get(m.group(1)) or int(m.group(1))) + 1))
+    return sorted(out)
+
+
+def order_candidates(text: str) -> list[str]:
+    """The order numbers a message may give: its words that look like one ("A-1207", "#5521")."""
+    out: list[str] = []
+    for raw in text.split():
+        token = raw.strip(".,;:!?()[]{}\"'").lstrip("#")
+        if token and _ORDER_TOKEN.fullmatch(token):
+            out.extend(t for t in (token, token.upper()) if t not in out)
+    return out
+
+
 def message_schema(text: str, brands: Iterable[str]) -> dict[str, Any]:
-    """`decoding_schema` narrowed further to one message: its brands are those the message may
-    name (`brand_candidates`), and a message that names none has no `brands` field to fill.
-    Measured on the labelled set (README), this keeps the adapter from inventing brands."""
+    """`decoding_schema` narrowed further to one message: the brands, prices, references and
+    order numbers it offers are those the message may state (`brand_candidates`,
+    `price_candidates`, `ref_candidates`, `order_candidates`), and a field the message gives no
+    value for is left out. Measured on the labelled sets (README), this keeps the adapter from
+    inventing brands, prices, positions and order numbers; it decides nothing for it."""
     candidates = brand_candidates(text, brands)
     schema = decoding_schema(candidates)
+    props = schema["properties"]
     if not candidates:
-        del schema["properties"]["brands"]
+        del props["brands"]
+    props["attributes"] = {
+        "type": "object",
+        "properties": {key: {"type": "string"} for key in sorted(_ATTRIBUTE_KEYS)},
+        "additionalProperties": False,
+    }
+    prices = price_candidates(text)
+    for key in ("price_min", "price_max"):
+        if prices:
+            props[key]["anyOf"] = [{"enum": prices}, {"type": "null"}]
+        else:
+            del props[key]
+    refs = ref_candidates(text)
+    if refs:
+        props["refs"]["items"] = {"enum": refs}
+    else:
+        del props["refs"]
+    orders = order_candidates(text)
+    if orders:
+        props["order_id"]["anyOf"][0] = {"enum": orders}
+    else:
+        del props["order_id"]
     return schema
 
 

@@ -143,7 +143,18 @@ def _price(rng: random.Random) -> int:
 
 
 def _money(rng: random.Random, p: int) -> str:
-    return rng.choice([f"${p}", f"{p}", f"{p} dollars", f"${p}", f"{p} bucks"])
+    return rng.choice(
+        [
+            f"${p}",
+            f"{p}",
+            f"{p} dollars",
+            f"${p}",
+            f"{p} bucks",
+            f"£{p}",
+            f"{p} quid",
+            f"{p} pounds",
+        ]
+    )
 
 
 def _wide_price(rng: random.Random) -> int:
@@ -165,7 +176,17 @@ def _varied_price_clause(rng: random.Random) -> tuple[str, dict[str, Any]]:
         word = rng.choice(
             ["under", "below", "less than", "at most", "up to", "max", "no more than", "within"]
         )
-        text = rng.choice([f"{word} {money}", f"for {word} {money}", f"{money} max"])
+        text = rng.choice(
+            [
+                f"{word} {money}",
+                f"for {word} {money}",
+                f"{money} max",
+                f"{money} or less",
+                f"{money} tops",
+                f"budget of {money}",
+                f"my budget is {money}",
+            ]
+        )
         return text, {"price_max": p}
     if kind < 0.6:
         text = rng.choice(
@@ -175,21 +196,34 @@ def _varied_price_clause(rng: random.Random) -> tuple[str, dict[str, Any]]:
                 f"starting at {money}",
                 f"no less than {money}",
                 f"${p}+",
+                f"{p}+",
+                f"from {money} up",
+                f"{money} and up",
             ]
         )
         return text, {"price_min": p}
     if kind < 0.8:
-        word = rng.choice(["around", "about", "roughly", "approximately", "for about"])
+        word = rng.choice(
+            ["around", "about", "roughly", "approximately", "for about", "budget around"]
+        )
         return f"{word} {money}", _around(p)
     a, b = sorted(rng.sample(range(5, 900), 2))
     form = rng.choice(
-        ["between {a} and {b}", "between ${a} and ${b}", "{a} to {b} dollars", "${a}-${b}"]
+        [
+            "between {a} and {b}",
+            "between ${a} and ${b}",
+            "{a} to {b} dollars",
+            "${a}-${b}",
+            "{a}-{b} bucks",
+            "{a}-{b} dollars",
+            "£{a}-£{b}",
+        ]
     )
     return form.format(a=a, b=b), {"price_min": a, "price_max": b}
 
 
 def _price_clause(rng: random.Random, variety: bool = False) -> tuple[str, dict[str, Any]]:
-    if variety and rng.random() < 0.7:
+    if rng.random() < (0.7 if variety else 0.5):
         return _varied_price_clause(rng)
     kind = rng.random()
     if kind < 0.55:
@@ -225,7 +259,7 @@ def _ref(rng: random.Random, n: int) -> str:
 
 
 def _brand_text(rng: random.Random, brand: str) -> str:
-    return brand if rng.random() < 0.6 else brand.lower()
+    return brand if rng.random() < 0.45 else brand.lower()
 
 
 def _order_id(rng: random.Random) -> str:
@@ -292,6 +326,30 @@ _QUESTIONS = (
     "what is the battery life of {r}?",
     "can you tell me more about {r}",
     "is {r} wireless?",
+    "what's the warranty on {r}?",
+    "how long would {r} take to arrive?",
+    "is {r} available for next day delivery?",
+    "when would {r} arrive if I order today?",
+    "how much storage does {r} have",
+    "can {r} scan to email?",
+    "{r} - is that the newest model?",
+    "whats the screen size on {r}",
+    "does {r} work with mac?",
+)
+# Questions about the product under discussion, with no position: "it", "that kettle".
+_PRONOUN_QUESTIONS = (
+    "how heavy is it",
+    "does it work with mac?",
+    "does it come with a charger?",
+    "is it waterproof?",
+    "how long is the warranty on it?",
+    "what colours does it come in?",
+    "is that one in stock?",
+    "is this one any good?",
+    "how many watts is that {n}",
+    "is that {n} wireless?",
+    "does that {n} have usb?",
+    "how big is this {n}?",
 )
 
 
@@ -334,20 +392,29 @@ class _Builder:
             front = rng.choice([f"{inches} inch ", f"{inches}-inch ", f'{inches}" '])
             label["attributes"] = {"screen_size": f"{inches} inch"}
             source = "screen"
-        if rng.random() < (0.2 if self.variety else 0.3):
-            brand = self.brand()
-            front = f"{_brand_text(rng, brand)} {front}"
-            label["brands"] = [brand]
+        if rng.random() < (0.2 if self.variety else 0.35):
+            brands = [self.brand()]
+            if rng.random() < 0.3:
+                brands = sorted({brands[0], self.brand()})
+            named = " or ".join(_brand_text(rng, b) for b in brands)
+            if rng.random() < 0.5:
+                front = f"{named} {front}"
+            else:
+                back = rng.choice(
+                    [" from {b}", " by {b}", ", {b}", ", {b} maybe", " - {b}"]
+                ).format(b=named)
+            label["brands"] = brands
         if rng.random() < 0.14 and "attributes" not in label:
             colour = rng.choice(COLOURS)
             if rng.random() < 0.5:
                 front = f"{front}{colour} "
             else:
-                back = f" in {colour}"
+                back = f"{back} in {colour}"
             label["attributes"] = {"colour": colour}
         if rng.random() < (0.5 if self.variety else 0.35):
             clause, prices = _price_clause(rng, self.variety)
-            back, label = f"{back} {clause}", {**label, **prices}
+            sep = rng.choice([" ", " ", ", ", ", ", " - "])
+            back, label = f"{back}{sep}{clause}", {**label, **prices}
         elif rng.random() < 0.1:
             if rng.random() < 0.5:
                 front = f"{rng.choice(['cheapest', 'the cheapest'])} {front}"
@@ -430,11 +497,62 @@ class _Builder:
             ),
             (f"only {adj} ones under {p}", "adjective-max", {"query": adj, "price_max": p}),
             (f"just the {bt} {rng.choice(_NOUNS)}s", "brand-noun", {"brands": [b]}),
+            (
+                rng.choice(
+                    [
+                        f"any from {bt} instead?",
+                        f"anything from {bt}?",
+                        f"just show me the {bt} ones",
+                        f"any {bt} ones",
+                    ]
+                ),
+                "from-brand",
+                {"brands": [b]},
+            ),
+            (f"any from {bt} or {bt2}?", "from-two-brands", {"brands": [b, b2]}),
+            (
+                rng.choice(
+                    [
+                        "these are too pricey",
+                        "too expensive, anything cheaper?",
+                        "something a bit cheaper",
+                        "any with more storage",
+                        "bigger screen size?",
+                        "the bigger sizes please",
+                        "any smaller ones?",
+                    ]
+                ),
+                "vague",
+                {},
+            ),
+            (
+                rng.choice(
+                    ["sort them by price, lowest first", "can you sort by price low to high"]
+                ),
+                "asc-long",
+                {"sort": "price_asc"},
+            ),
+            (
+                rng.choice(
+                    [
+                        f"these are too pricey, anything {w} {_money(rng, p)}"
+                        for w in ("below", "under")
+                    ]
+                ),
+                "pricey-max",
+                {"price_max": p},
+            ),
+            (
+                rng.choice([f"in {colour}?", f"got it in {colour}?", f"{colour} ones only"]),
+                "colour-short",
+                {"attributes": {"colour": colour}},
+            ),
         ]
-        if self.variety:
-            clause, prices = _varied_price_clause(rng)
-            wrap = rng.choice(["{c}", "what about {c}?", "anything {c}?", "ones {c}", "{c} please"])
-            options += [(wrap.format(c=clause), "varied-price", prices)] * 4
+        clause, prices = _varied_price_clause(rng)
+        wrap = rng.choice(
+            ["{c}", "what about {c}?", "anything {c}?", "ones {c}", "{c} please", "something {c}"]
+        )
+        options += [(wrap.format(c=clause), "varied-price", prices)] * (4 if self.variety else 3)
         text, name, label = rng.choice(options)
         if name == "brand-noun":
             label = {**label, "query": text.rsplit(" ", 1)[1]}
@@ -443,7 +561,14 @@ class _Builder:
     def product_question(self) -> tuple[str, str, dict[str, Any]]:
         rng = self.rng
         roll = rng.random()
-        if roll < 0.75:
+        if roll < 0.2:
+            template = rng.choice(_PRONOUN_QUESTIONS)
+            label: dict[str, Any] = {"intent": "product_question"}
+            noun = rng.choice(_NOUNS)
+            if "{n}" in template:
+                label["query"] = noun
+            return template.format(n=noun), f"pq:{template}", label
+        if roll < 0.8:
             n = rng.choice([1, 2, 3, 4, 5, 6, -1])
             template = rng.choice(_QUESTIONS)
             return (
@@ -495,6 +620,22 @@ class _Builder:
                 ]
             )
             return form.format(x=rx, y=ry), f"compare:{form}", {"intent": "compare", "refs": [x, y]}
+        if roll < 0.7 and rng.random() < 0.4:
+            form = rng.choice(
+                [
+                    "which of these is best for {a}?",
+                    "which one is the {s}?",
+                    "which of them has the longest warranty",
+                    "which of these has the best battery life",
+                    "which would you pick for a student?",
+                    "which of these is the {s}",
+                ]
+            )
+            text = form.format(
+                a=rng.choice(["gaming", "travel", "the office", "kids", "a student"]),
+                s=rng.choice(["quietest", "lightest", "cheapest to run", "most reliable"]),
+            )
+            return text, f"compare:superlative:{form}", {"intent": "compare"}
         if roll < 0.7:
             k = rng.choice([2, 3])
             word = {2: "two", 3: "three"}[k]
@@ -535,6 +676,11 @@ class _Builder:
                     "buy {r}",
                     "please add {r} to the cart",
                     "I'll go with {r}, add it to my basket",
+                    "chuck {r} in the trolley",
+                    "put {r} in my trolley",
+                    "want {r}, take me to checkout",
+                    "yes please, I'd like to order {r}",
+                    "put 2 of {r} in my basket",
                 ]
             )
             return (
@@ -558,12 +704,31 @@ class _Builder:
         forms = _SERVICE[intent] + (_MORE_SERVICE[intent] if self.variety else ())
         form = rng.choice(forms)
         label: dict[str, Any] = {"intent": intent}
+        if intent == "return_request" and rng.random() < 0.15:
+            b, noun = self.brand(), rng.choice(_NOUNS)
+            form = rng.choice(
+                [
+                    "return the {b} {n}, it doesn't fit my desk",
+                    "I want to send the {b} {n} back",
+                    "can I return the {b} {n}?",
+                ]
+            ).format(b=_brand_text(rng, b), n=noun)
+            return form, f"{intent}:brand", {**label, "brands": [b]}
         if "{id}" in form:
             label["order_id"] = oid
         _, phrase = self.phrase()
         return form.format(id=shown, q=phrase), f"{intent}:{form}", label
 
     def fixed(self, intent: str) -> tuple[str, str, dict[str, Any]]:
+        if intent == "handoff" and self.rng.random() < 0.15:
+            oid = _order_id(self.rng)
+            form = self.rng.choice(
+                [
+                    "this bot isn't helping, get me a human about order {id}",
+                    "I need a person to look at order {id}",
+                ]
+            )
+            return form.format(id=oid), f"handoff:{form}", {"intent": intent, "order_id": oid}
         core = self.rng.choice(_FIXED[intent])
         text = core
         if intent not in ("greeting", "other"):
@@ -592,6 +757,15 @@ _SERVICE: dict[str, tuple[str, ...]] = {
         "I ordered a {q} last week, where is it?",
         "order no. {id}, where is it?",
         "check the status of my order {id}",
+        "tracking for {id} please",
+        "is {id} out for delivery today",
+        "expected delivery date for {id}?",
+        "when will {id} arrive?",
+        "wheres my stuff",
+        "where's my stuff?",
+        "my parcel hasn't arrived yet, ordered last monday",
+        "can you give me the tracking number for my last order",
+        "I placed an order last week and haven't had a shipping email",
     ),
     "return_request": (
         "I want to return order {id}",
@@ -604,6 +778,11 @@ _SERVICE: dict[str, tuple[str, ...]] = {
         "the {q} I got doesn't work, I want my money back",
         "I want to return the {q}",
         "return label for order {id}",
+        "start a return for {id}",
+        "can I exchange the {q} for a different colour",
+        "I want to exchange my {q}",
+        "I'd like to send back the {q}",
+        "the {q} I got in order {id} is the wrong model, I'd like to return it",
     ),
     "cancel_order": (
         "cancel order {id}",
@@ -615,6 +794,7 @@ _SERVICE: dict[str, tuple[str, ...]] = {
         "can you cancel the {q} I ordered?",
         "I need to cancel order number {id}",
         "cancel my last order",
+        "please cancel {id} before it ships",
     ),
 }
 # More service wordings, drawn only for the `variety` data.
@@ -661,6 +841,10 @@ _FIXED: dict[str, tuple[str, ...]] = {
         "what have I added?",
         "view basket",
         "show cart contents",
+        "what's in my trolley?",
+        "can you open my trolley",
+        "how much is my trolley total",
+        "show me my basket, I want to check what I added",
     ),
     "policy_question": (
         "what's the return policy?",
@@ -682,6 +866,12 @@ _FIXED: dict[str, tuple[str, ...]] = {
         "what is the warranty on headphones?",
         "can I pay by credit card?",
         "what are the delivery options?",
+        "is click and collect available?",
+        "do you accept returns on opened items?",
+        "how many days do I have to return stuff?",
+        "do you price match other shops?",
+        "do you offer next day delivery?",
+        "can I return something I've opened?",
     ),
     "handoff": (
         "I want to talk to a human",
@@ -937,11 +1127,13 @@ def read_judgment_queries(judgments_csv: Path) -> list[str]:
         return list(dict.fromkeys(r["query"].strip() for r in csv.DictReader(fh)))
 
 
-def evaluation_exclusions(intent_set: Path) -> tuple[set[str], set[str]]:
-    """(normalised messages, normalised gold queries) of the evaluation set: never trained on."""
-    from assistant.evaluation import read_intent_set
+def evaluation_exclusions(intent_set: Path | Sequence[Path]) -> tuple[set[str], set[str]]:
+    """(normalised messages, normalised gold queries) of the evaluation sets: never trained on.
+    Each file is in either format of `read_labelled` (the flat one has no queries)."""
+    from assistant.evaluation import read_labelled
 
-    items = read_intent_set(intent_set)
+    paths = [intent_set] if isinstance(intent_set, Path) else list(intent_set)
+    items = [item for path in paths for item in read_labelled(path)]
     texts = {normalise(i.message) for i in items}
     queries = {normalise(i.intent.query) for i in items if i.intent.query}
     return texts, queries
@@ -968,7 +1160,7 @@ def build_dataset(
     search_terms: Sequence[str],
     judgment_queries: Sequence[str],
     products: Sequence[Product],
-    intent_set: Path,
+    intent_set: Path | Sequence[Path],
     n_intent: int = 2400,
     n_reply: int = 400,
     seed: int = 0,

@@ -319,6 +319,17 @@ def plot_curves(history: dict[str, list[Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def evaluation_sets() -> list[Path]:
+    """The labelled messages that training leaves out by default: the hand-labelled set and
+    the blind sets (`tests/data/intent_set*.jsonl`)."""
+    from ui.llm_server import PROJECT_ROOT
+
+    found = sorted((PROJECT_ROOT / "tests" / "data").glob("intent_set*.jsonl"))
+    if not found:
+        raise typer.BadParameter("no tests/data/intent_set*.jsonl: pass --intent-set")
+    return found
+
+
 def register(train_app: typer.Typer) -> None:
     """Add `llm` to the `train` sub-app."""
 
@@ -356,9 +367,13 @@ def register(train_app: typer.Typer) -> None:
         judgments: Annotated[Path, typer.Option(help="Icecat judgments CSV")] = Path(
             "../shared/data/relevance/icecat_judgments_dev.csv"
         ),
-        intent_set: Annotated[Path, typer.Option(help="The evaluation set (left out)")] = Path(
-            "tests/data/intent_set.jsonl"
-        ),
+        intent_set: Annotated[
+            list[Path] | None,
+            typer.Option(
+                help="An evaluation set whose messages are left out; repeat for several "
+                "(default: tests/data/intent_set*.jsonl, the labelled set and the blind sets)."
+            ),
+        ] = None,
     ) -> None:
         """Fine-tune a LoRA adapter of SmolLM2-135M-Instruct for intents and reply sentences."""
         from assistant.llm_data import build_dataset, read_judgment_queries, read_search_terms
@@ -376,7 +391,7 @@ def register(train_app: typer.Typer) -> None:
             read_search_terms(homedepot),
             read_judgment_queries(judgments),
             load_demo(),
-            intent_set,
+            intent_set or evaluation_sets(),
             n_intent=intents,
             n_reply=replies,
             seed=seed,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from assistant.chat_model import FunctionChatModel, Message
@@ -211,3 +212,58 @@ def test_the_schema_offers_only_the_brands_a_message_may_name() -> None:
 
     IntentExtractor(PARSER, FunctionChatModel(capture), prompt_style="short").extract("a speaker")
     assert seen and "brands" not in seen[0]["properties"]
+
+
+def test_the_schema_offers_only_the_numbers_a_message_holds() -> None:
+    """Prices, positions and order numbers: the model picks among what the message wrote (and
+    20% either side of a price, which "around $X" means); it cannot write a value it lacks."""
+    from assistant.extract import (
+        message_schema,
+        order_candidates,
+        price_candidates,
+        ref_candidates,
+    )
+
+    assert price_candidates("external hard drive 2tb, less than $90") == [72, 90, 108]
+    assert price_candidates("budget of 1,200 quid") == [960, 1200, 1440]
+    assert price_candidates("around 1.5k") == [1200, 1500, 1800]
+    assert price_candidates("49.99 max") == [39.99, 49.99, 59.99]
+    assert price_candidates("sd card 15-30 dollars")[1::3] == [15, 30]
+    assert price_candidates("64gb usb stick") == []
+    # A number is offered as a price only when written as one: not sizes, counts or models.
+    for text in ("usb c charger 65w", "laptop bag 15.6 inch", "ink for an hp officejet pro 8022"):
+        assert price_candidates(text) == [], text
+    assert price_candidates("usb 3.0 hub 4-7 ports") == price_candidates("a 5 year old") == []
+    assert {100, 150} <= set(price_candidates("router for a small office, 100-150"))
+    assert price_candidates("fifty dollars or less") == [40, 50, 60]
+    assert price_candidates("tracking for SO-48213") == []
+    assert ref_candidates("the last one vs the 2nd") == [-1, 2]
+    assert ref_candidates("#5 - is that the 2023 model?") == [5]
+    assert ref_candidates("49.99 max") == ref_candidates("how heavy is it") == []
+    assert order_candidates("is B-1045 out for delivery, or #1043?") == ["B-1045", "1043"]
+    assert order_candidates("tracking for so-48213 please") == ["so-48213", "SO-48213"]
+    assert order_candidates("a 2tb drive, 15-30 dollars, the 2nd one") == []
+
+    props = message_schema("anything below $40 like the 2nd one?", ["Sony"])["properties"]
+    assert props["price_max"]["anyOf"] == [{"enum": [32, 40, 48]}, {"type": "null"}]
+    assert props["refs"]["items"] == {"enum": [2]}
+    assert not {"brands", "order_id"} & set(props)
+    assert props["attributes"]["additionalProperties"] is False
+    props = message_schema("where is order A-1207?", ["Sony"])["properties"]
+    assert props["order_id"]["anyOf"][0] == {"enum": ["A-1207"]}
+    assert not {"price_min", "price_max", "refs"} & set(props)
+    # The narrowed schema still admits every reading of the labelled sets: gold never excluded.
+    from assistant.evaluation import read_labelled
+
+    data = Path(__file__).parents[1] / "data"
+    for path in sorted(data.glob("intent_set*.jsonl")):
+        for item in read_labelled(path):
+            gold, props = item.intent, message_schema(item.message, [])["properties"]
+            for key in ("price_min", "price_max"):
+                value = getattr(gold, key)
+                if value is not None:
+                    assert float(value) in props[key]["anyOf"][0]["enum"], item.message
+            for ref in gold.refs:
+                assert ref in props["refs"]["items"]["enum"], item.message
+            if gold.order_id:
+                assert gold.order_id in props["order_id"]["anyOf"][0]["enum"], item.message

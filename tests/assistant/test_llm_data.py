@@ -24,6 +24,7 @@ from assistant.turn import unusable
 from retrieval.icecat import load_demo
 
 INTENT_SET = Path(__file__).parents[1] / "data" / "intent_set.jsonl"
+BLIND_SETS = sorted(INTENT_SET.parent.glob("intent_set_blind*.jsonl"))
 # Real wording in the shape of the shared data (the files themselves are not in the repository).
 TERMS = [
     "angle bracket",
@@ -143,11 +144,12 @@ def test_the_short_prompt_style_asks_without_examples() -> None:
         IntentExtractor(MessageParser(), model, prompt_style="long")
 
 
-def test_the_variety_data_states_prices_as_the_parser_reads_them() -> None:
+@pytest.mark.parametrize("variety", [False, True])
+def test_the_data_states_prices_as_the_parser_reads_them(variety: bool) -> None:
     from assistant.parser import MessageParser
 
     brands = sorted({p.brand for p in load_demo()})
-    data = build_dataset(TERMS, QUERIES, load_demo(), INTENT_SET, 600, 40, variety=True)
+    data = build_dataset(TERMS, QUERIES, load_demo(), INTENT_SET, 1500, 40, variety=variety)
     parser = MessageParser(brands)
     priced = 0
     for ex in data.train + data.val:
@@ -160,7 +162,54 @@ def test_the_variety_data_states_prices_as_the_parser_reads_them() -> None:
         read = parser.parse(ex.text)
         assert (read.price_min, read.price_max) == (gold.price_min, gold.price_max), ex.text
     assert priced > 100
-    plain = build_dataset(TERMS, QUERIES, load_demo(), INTENT_SET, 600, 40)
-    new_forms = re.compile(r"around \$?\d|\d( dollars| bucks)? or more|\d\+(?!\d)")
-    assert not any(new_forms.search(ex.text) for ex in plain.train)
-    assert sum(bool(new_forms.search(ex.text)) for ex in data.train) >= 5
+    # The wordings customers use beyond "under/over/between" (the blind sets' misses).
+    forms = {
+        "around": r"\b(around|about|roughly|approximately) [$£]?\d",
+        "or more": r"\d( dollars| bucks| quid| pounds)? or more",
+        "plus": r"\d\+(?!\d)",
+        "pounds": r"£\d|\d (quid|pounds)\b",
+        "after the amount": r"\d( dollars| bucks| quid| pounds)? (max|or less|tops)\b",
+        "after a comma": r", (under|below|less than|over|above|between|around|about|max|"
+        r"up to|at least|budget|no more than|for|more than|from|my)\b",
+    }
+    texts = [ex.text for ex in data.train if ex.kind == "intent"]
+    for name, form in forms.items():
+        assert any(re.search(form, t) for t in texts), name
+
+
+def test_brands_are_written_as_customers_write_them(dataset: Dataset) -> None:
+    """Lower case, after the product words, and two at a time ("steam iron, rowenta or tefal"),
+    not only capitalised in front."""
+    texts = [
+        (ex.text, Intent.model_validate_json(ex.target))
+        for ex in dataset.train + dataset.val
+        if ex.kind == "intent" and ex.target.startswith('{"intent":"search"')
+    ]
+    branded = [(t, i) for t, i in texts if i.brands]
+    assert sum(all(b.lower() in t and b not in t for b in i.brands) for t, i in branded) >= 10
+    assert sum(len(i.brands) == 2 for _, i in branded) >= 5
+    assert (
+        sum(
+            not t.lower().startswith(i.brands[0].lower())
+            and t.lower().rstrip("?").endswith(i.brands[-1].lower())
+            for t, i in branded
+        )
+        >= 5
+    )
+
+
+def test_the_blind_sets_are_left_out_too() -> None:
+    from assistant.evaluation import read_labelled
+    from assistant.llm_data import evaluation_exclusions
+
+    texts, queries = evaluation_exclusions([INTENT_SET, *BLIND_SETS])
+    assert len(BLIND_SETS) == 3
+    for path in BLIND_SETS:
+        assert {normalise(i.message) for i in read_labelled(path)} <= texts
+    assert queries == evaluation_exclusions(INTENT_SET)[1]
+    # A template that happens to write a blind message word for word is dropped.
+    blind = read_labelled(BLIND_SETS[0])
+    data = build_dataset(TERMS, QUERIES, load_demo(), [INTENT_SET, *BLIND_SETS], 600, 40)
+    assert data.excluded_texts == len(texts)
+    trained = {normalise(ex.text) for ex in data.train + data.val}
+    assert not trained & {normalise(i.message) for i in blind}
