@@ -357,7 +357,11 @@ def message_schema(text: str, brands: Iterable[str]) -> dict[str, Any]:
     candidates = brand_candidates(text, brands)
     schema = decoding_schema(candidates)
     props = schema["properties"]
-    if not candidates:
+    if candidates:
+        # An array closes after its last possible value: a model that would go on to a field
+        # left out (a copied few-shot example's price) cannot repeat a brand until the limit.
+        props["brands"]["maxItems"] = len(candidates)
+    else:
         del props["brands"]
     props["attributes"] = {
         "type": "object",
@@ -373,6 +377,7 @@ def message_schema(text: str, brands: Iterable[str]) -> dict[str, Any]:
     refs = ref_candidates(text)
     if refs:
         props["refs"]["items"] = {"enum": refs}
+        props["refs"]["maxItems"] = len(refs)
     else:
         del props["refs"]
     orders = order_candidates(text)

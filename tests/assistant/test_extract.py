@@ -246,7 +246,9 @@ def test_the_schema_offers_only_the_numbers_a_message_holds() -> None:
 
     props = message_schema("anything below $40 like the 2nd one?", ["Sony"])["properties"]
     assert props["price_max"]["anyOf"] == [{"enum": [32, 40, 48]}, {"type": "null"}]
-    assert props["refs"]["items"] == {"enum": [2]}
+    assert props["refs"]["items"] == {"enum": [2]} and props["refs"]["maxItems"] == 1
+    # An array cannot outgrow its candidates (a base model once repeated "Sony" to the limit).
+    assert message_schema("sony", ["Sony"])["properties"]["brands"]["maxItems"] == 1
     assert not {"brands", "order_id"} & set(props)
     assert props["attributes"]["additionalProperties"] is False
     props = message_schema("where is order A-1207?", ["Sony"])["properties"]
