@@ -28,7 +28,7 @@ from assistant.chat_model import ChatModel, Message
 from assistant.errors import ExtractionFailed, ModelError, ModelUnavailable
 from assistant.intent import Intent, IntentName
 from assistant.llm_data import intent_messages
-from assistant.parser import MessageParser
+from assistant.parser import _ORDINALS, _SMALL_NUMBERS, MessageParser
 
 log = logging.getLogger(__name__)
 _PRODUCT_INTENTS = {
@@ -245,14 +245,10 @@ def brand_candidates(text: str, brands: Iterable[str]) -> list[str]:
 _NUMBER_WRITTEN = re.compile(
     r"(?<![\w.,])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?(k)?(?![\w,.]\w)", re.I
 )
-_REF_WORDS = {
-    **{w: n for n, w in enumerate(("first", "second", "third", "fourth", "fifth"), 1)},
-    **{w: n for n, w in enumerate(("sixth", "seventh", "eighth", "ninth", "tenth"), 6)},
-    **{"last": -1, "final": -1, "latter": -1, "former": 1},
-}
+# The parser's ordinal words ("second", "last"), and two it does not read.
+_REF_WORDS = {w: n for w, n in _ORDINALS.items() if w.isalpha()} | {"latter": -1, "former": 1}
 _REF_WRITTEN = re.compile(r"(?<![\w.,$£€])(\d{1,2})(?:st|nd|rd|th)?(?!\d)(?![\w.,]\w)", re.I)
 # "the first two", "top 3": positions 1..n.
-_FEW = {"two": 2, "three": 3, "four": 4, "five": 5}
 _FIRST_FEW = re.compile(r"\b(?:first|top)\s+(two|three|four|five|[2-9])\b")
 # An order number: an optional short letter prefix, then 3+ digits ("1043", "SO-60233").
 _ORDER_TOKEN = re.compile(r"[A-Za-z]{0,4}-?\d{3,12}")
@@ -334,7 +330,7 @@ def ref_candidates(text: str) -> list[int]:
     out = {n for w, n in _REF_WORDS.items() if re.search(rf"\b{w}\b", lowered)}
     out |= {int(m.group(1)) for m in _REF_WRITTEN.finditer(lowered)} & set(range(1, 51))
     for m in _FIRST_FEW.finditer(lowered):
-        out |= set(range(1, (_FEW.get(m.group(1)) or int(m.group(1))) + 1))
+        out |= set(range(1, (_SMALL_NUMBERS.get(m.group(1)) or int(m.group(1))) + 1))
     return sorted(out)
 
 
