@@ -13,7 +13,7 @@ import typer
 from ranking.cross_encoder import PACKED_WEIGHTS as PACKED
 from ranking.data import Pair, by_query, judgment_pairs, read_homedepot, split_by_query
 from ranking.errors import RankingError
-from ranking.train import LOSSES, TrainConfig
+from ranking.train import LOSSES, TrainConfig, check_device
 from retrieval.errors import CatalogError
 from ui.settings import Settings
 
@@ -68,6 +68,8 @@ def train_reranker(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default $HOME/models/...)")
     ] = None,
+    device: Annotated[str, typer.Option(help="cpu, or cuda (cuda:N) on a GPU machine")] = "cpu",
+    precision: Annotated[str, typer.Option(help="fp32, or bf16 (autocast; for a GPU)")] = "fp32",
 ) -> None:
     """Fine-tune the BERT cross-encoder on Home Depot + Icecat judgments (split by query)."""
     from tqdm import tqdm
@@ -78,6 +80,10 @@ def train_reranker(
     settings = Settings()
     if loss not in ("auto", *LOSSES):
         raise typer.BadParameter(f"--loss must be auto or one of {', '.join(LOSSES)}")
+    try:
+        check_device(device, precision)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     try:
         pairs = read_homedepot(homedepot)
         domain = icecat_pairs(judgments, icecat or settings.icecat_dir) if judgments else []
@@ -118,25 +124,30 @@ def train_reranker(
             )
         return report
 
+    def recipe(kind: str, n_epochs: int) -> TrainConfig:
+        return TrainConfig(
+            loss=kind,
+            epochs=n_epochs,
+            lr=lr,
+            max_length=max_length,
+            batch_pairs=batch_pairs,
+            device=device,
+            precision=precision,
+        )
+
     comparison: dict[str, float] = {}
     chosen = loss
     if loss == "auto":
         sample = _sample_queries(train_set, compare_pairs)
         for kind in LOSSES:
-            cfg = TrainConfig(
-                loss=kind, epochs=1, lr=lr, max_length=max_length, batch_pairs=batch_pairs
-            )
-            comparison[kind] = run(cfg, sample, None).epochs[-1].val_ndcg10
+            comparison[kind] = run(recipe(kind, 1), sample, None).epochs[-1].val_ndcg10
         chosen = max(comparison, key=lambda k: comparison[k])
         typer.echo(
             f"loss comparison (val nDCG@10 after 1 epoch on {len(sample)} pairs): "
             f"{comparison}; chose {chosen}",
             err=True,
         )
-    cfg = TrainConfig(
-        loss=chosen, epochs=epochs, lr=lr, max_length=max_length, batch_pairs=batch_pairs
-    )
-    report = run(cfg, train_set, target)
+    report = run(recipe(chosen, epochs), train_set, target)
     report.extra["loss_comparison"] = comparison
     report.extra["compare_pairs"] = compare_pairs if comparison else None
     report.extra["command"] = " ".join(["shopassist", *sys.argv[1:]])

@@ -91,3 +91,46 @@ def test_a_tiny_fine_tuning_writes_a_loadable_model(tmp_path: Path) -> None:
     assert (tmp_path / "training_curves.png").stat().st_size > 0
     _, loaded = load_classifier(tmp_path)
     assert loaded.config.num_hidden_layers == model.config.num_hidden_layers
+
+
+@pytest.mark.model
+def test_training_devices_and_precisions_are_checked_before_any_work() -> None:
+    torch = pytest.importorskip("torch")
+    from ranking.train import TrainConfig, check_device, train
+
+    check_device("cpu", "fp32")
+    check_device("cpu", "bf16")
+    with pytest.raises(ValueError, match="precision"):
+        check_device("cpu", "fp16")
+    with pytest.raises(ValueError, match="unknown device"):
+        check_device("gpu0", "fp32")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            check_device("cuda", "fp32")
+    with pytest.raises(ValueError, match="precision"):
+        train([], [], TrainConfig(precision="fp8"), bundled_model_dir())
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_training_continues_from_the_packed_model_under_bf16_autocast(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from ranking.train import TrainConfig, load_trainable, train
+
+    _, start = load_trainable(bundled_model_dir())
+    _, bundled = load_classifier(bundled_model_dir())
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(start.state_dict()[name], bundled.state_dict()[name])
+    pairs = [Pair("speaker", t, g) for t, g in (("bluetooth speaker", 3.0), ("ink", 0.0))]
+    val = [Pair("printer ink", t, g) for t, g in (("ink cartridge", 3.0), ("usb cable", 0.0))]
+    report, model, _ = train(
+        pairs,
+        val,
+        TrainConfig(loss="pairwise", epochs=1, batch_pairs=2, max_length=16, precision="bf16"),
+        bundled_model_dir(),
+        tmp_path,
+    )
+    assert report.config["precision"] == "bf16" and report.epochs[0].pairs_per_s > 0
+    moved = model.state_dict()[name].float().cpu()
+    assert not torch.equal(moved, bundled.state_dict()[name])  # it trained
+    assert next(model.parameters()).dtype == torch.float32  # autocast keeps fp32 weights

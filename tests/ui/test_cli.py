@@ -193,3 +193,12 @@ def test_train_reranker_student_rejects_bad_input(cli: CliRunner, tmp_path: Path
     res = cli.invoke(app, ["train", "reranker-student", "--homedepot", str(missing)])
     assert res.exit_code == 1 and "Home Depot" in res.stderr
     assert not (tmp_path / "home" / "models" / "reranker-student").exists()  # nothing written
+
+
+def test_train_reranker_rejects_a_device_it_cannot_use(cli: CliRunner) -> None:
+    torch = pytest.importorskip("torch")
+    res = cli.invoke(app, ["train", "reranker", "--precision", "fp8"])
+    assert res.exit_code == 2 and "precision" in res.output
+    if not torch.cuda.is_available():
+        res = cli.invoke(app, ["train", "reranker", "--device", "cuda"])
+        assert res.exit_code == 2 and "no CUDA GPU" in res.output
