@@ -596,8 +596,11 @@ def unusable(sentence: str, text: str, draft: Draft) -> str | None:
         return "the sentence asks, denies, apologises, offers to act or talks about its prompt"
     if set(re.findall(r"\d+", sentence)) - set(re.findall(r"\d+", text)):
         return "the sentence names numbers (model numbers and counts are the list's job)"
-    topic = set(tokenize(text)) | {t for c in draft.cards for t in tokenize(c.title)}
-    if not {t for t in topic if len(t) > 2} & set(tokenize(sentence)):
+    # The topic: the customer's words (stop words aside; "tv", "pc" and "sd" are words too) and
+    # the shown titles' longer words (titles are full of units and codes such as "gb" or "x").
+    asked = {t for t in tokenize(text) if len(t) > 2 or (len(t) == 2 and t.isalpha())}
+    shown = {t for c in draft.cards for t in tokenize(c.title) if len(t) > 2}
+    if not (asked | shown) & set(tokenize(sentence)):
         return "the sentence is about something else"
     return None
 

@@ -16,11 +16,11 @@ from assistant.errors import AssistantError, ModelUnavailable
 from assistant.extract import IntentExtractor
 from assistant.intent import IntentName
 from assistant.parser import MessageParser
-from assistant.reply import Status, TextDelta, TurnDone, TurnResult
+from assistant.reply import Draft, ProductCard, Status, TextDelta, TurnDone, TurnResult
 from assistant.search import ProductSearch
 from assistant.state import SessionStore
 from assistant.tools import CatalogTools, money
-from assistant.turn import Assistant
+from assistant.turn import Assistant, unusable
 from ranking.base import OverlapReranker
 from retrieval.memory import InMemoryIndex
 from tests.retrieval.catalog_fixtures import product, sample_products
@@ -240,6 +240,17 @@ def test_an_off_topic_or_odd_sentence_is_not_shown(tmp_path: Path) -> None:
     for sentence in odd:
         r = make(tmp_path, fake_model(sentence)).respond(sentence, "bluetooth speaker")
         assert r.fallback and sentence not in r.reply and r.reply.startswith("Here are")
+
+
+def test_the_topic_is_the_customers_words_short_ones_too() -> None:
+    tv = product("t1", "Samsung UE40 LED TV 40 inch", "299.00")
+    draft = Draft(intro="", cards=[ProductCard.of(tv, "")], evidence=[tv])
+    assert unusable("These tv options suit a living room.", "tv", draft) is None
+    assert unusable("Here are a few pc speakers.", "pc speakers", draft) is None
+    assert unusable("These led screens are bright.", "tv", draft) is None  # a title word
+    for off in ("Here are some great options for you.", "Here they are, in GB and x."):
+        assert unusable(off, "tv", draft) == "the sentence is about something else"
+    assert unusable("These fit x well.", "ok x", draft) == "the sentence is about something else"
 
 
 def test_a_spent_time_budget_skips_the_model_but_not_the_facts(tmp_path: Path) -> None:
