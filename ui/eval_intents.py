@@ -63,13 +63,15 @@ def evaluate(
     sources: tuple[str, ...],
     merge_with: str | None,
     progress: bool = True,
+    mistakes: list[dict[str, Any]] | None = None,
 ) -> list[Row]:
     """Score the asked sources. `models` maps a served name to (client, prompt style); the
     `merged` row is `IntentExtractor.extract` with `merge_with`, as the assistant runs (it
-    reuses the proposals already asked for)."""
+    reuses the proposals already asked for). Each message a source gets wrong (intent or any
+    slot) is appended to `mistakes`, when given."""
     from assistant.chat_model import MemoChatModel
     from assistant.errors import ModelError
-    from assistant.evaluation import flat_score
+    from assistant.evaluation import flat_pairs, flat_score
     from assistant.extract import IntentExtractor
     from assistant.intent import Intent
 
@@ -78,6 +80,20 @@ def evaluate(
     rows: list[Row] = []
 
     def row(source: str, model: str | None, predicted: list[Intent], **extra: Any) -> Row:
+        for text, g, p in zip(texts, gold, predicted, strict=True):
+            want, got = flat_pairs(g), flat_pairs(p)
+            if mistakes is not None and (g.intent != p.intent or want != got):
+                mistakes.append(
+                    {
+                        "source": source,
+                        "model": model,
+                        "text": text,
+                        "intent": g.intent.value,
+                        "predicted_intent": p.intent.value,
+                        "missed": sorted(f"{k}={v}" for k, v in want - got),
+                        "extra": sorted(f"{k}={v}" for k, v in got - want),
+                    }
+                )
         s = flat_score(gold, predicted)
         c = s.slots
         return Row(source, model, s.n, s.intent_accuracy, c.precision, c.recall, c.f1, **extra)
@@ -164,6 +180,12 @@ def register(eval_app: typer.Typer) -> None:
         as_json: Annotated[
             bool, typer.Option("--json", help="Print JSON (the summary on the last line).")
         ] = False,
+        mistakes_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--mistakes", help="Write each message a source got wrong here (JSON lines)."
+            ),
+        ] = None,
     ) -> None:
         """Intent accuracy and slot P/R/F1 on labelled messages: parser, model, merged."""
         from assistant.chat_model import OpenAIChatModel
@@ -213,13 +235,18 @@ def register(eval_app: typer.Typer) -> None:
                 merge_with = names[-1] if names else None
                 if source == "model" and model is None and llm_server.LORA_NAME in models:
                     models = {llm_server.LORA_NAME: models[llm_server.LORA_NAME]}
-            rows = evaluate(items, parser, models, sources, merge_with)
+            mistakes: list[dict[str, Any]] = []
+            rows = evaluate(items, parser, models, sources, merge_with, mistakes=mistakes)
         except AssistantOperatorError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         finally:
             if proc is not None:
                 llm_server.stop(proc)
+        if mistakes_file is not None:
+            mistakes_file.write_text(
+                "".join(json.dumps(m) + "\n" for m in mistakes), encoding="utf-8"
+            )
         for line in table(rows):
             typer.echo(line)
         if as_json:

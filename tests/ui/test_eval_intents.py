@@ -120,6 +120,31 @@ def test_one_source(cli: CliRunner, server: str, labelled: Path, monkeypatch) ->
     }
 
 
+def test_mistakes_are_written_per_source(
+    cli: CliRunner, server: str, labelled: Path, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SHOPASSIST_LLM_URL", server)
+    out = tmp_path / "mistakes.jsonl"
+    res = cli.invoke(
+        app,
+        ["eval", "intents", "--file", str(labelled), "--source", "model", "--mistakes", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    wrong = [json.loads(line) for line in out.read_text().splitlines()]
+    # the stub adapter reads every message as a search for Sony, with no price
+    assert [m["text"] for m in wrong] == [r["text"] for r in ROWS]
+    assert wrong[0]["missed"] == ["price_max=80"] and wrong[0]["extra"] == []
+    assert wrong[1] == {
+        "source": "model",
+        "model": "shopassist-lora",
+        "text": "is the second one in stock?",
+        "intent": "product_question",
+        "predicted_intent": "search",
+        "missed": ["ref=2"],
+        "extra": ["brands=sony"],
+    }
+
+
 def test_the_parser_needs_no_server(cli: CliRunner, labelled: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SHOPASSIST_LLM_URL", "http://127.0.0.1:9")
     res = cli.invoke(app, ["eval", "intents", "--file", str(labelled), "--source", "parser"])
