@@ -270,13 +270,13 @@ _WORD_AMOUNT = re.compile(r"\b(" + "|".join(sorted(_WORD_AMOUNTS, key=len, rever
 _PRICE_BEFORE = re.compile(
     r"(?:[$£€~]|\b(?:under|below|less|cheaper|over|above|more|least|most|max|maximum|up to|"
     r"around|about|roughly|approx\w*|budget\w*|between|from|spend\w*|within|than|start\w*|"
-    r"costs?|priced?|upwards of|ish)\b)\W*(?:\w+\W+){0,2}$",
+    r"costs?|priced?|upwards of|north of|excess of|close to|ballpark|ish)\b)\W*(?:\w+\W+){0,2}$",
     re.I,
 )
 _PRICE_AFTER = re.compile(
     r"^(?:k\b)?\s*(?:[+]|-?ish\b|(?:dollars?|bucks|quid|pounds?|euros?|usd|gbp|eur|max|"
     r"maximum|tops|or (?:less|more|under|below|above|over|so)|and (?:up|over|above|under|below)|"
-    r"at most|at the most|upwards)\b)",
+    r"at most|at the most|upwards|give or take|(?:dollar |buck |pound )?range)\b)",
     re.I,
 )
 _RANGE_NEXT = re.compile(r"^\s*(?:-|to)\s*[$£€]?\d[\d,]*(?:\.\d+)?(k\b)?", re.I)

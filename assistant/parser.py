@@ -34,14 +34,20 @@ _BETWEEN = re.compile(
 _RANGE = re.compile(
     rf"(?<![\w.-]){_CUR}{_NUM}\s*(?:-|–|to)\s*{_CUR}{_NUM}{_UNIT}(?=\s|$|[?.!,])", re.IGNORECASE
 )
+# A negated bound turns round: "nothing over $70" is a maximum, "no cheaper than 60" a minimum.
+_NOT = r"(?<!no )(?<!not )(?<!nothing )(?<!never )"
 _MAX = re.compile(
-    rf"\b(?:under|below|(?<!no )(?<!not )less than|cheaper than|no more than|not more than|"
+    rf"\b(?:{_NOT}under|{_NOT}below|{_NOT}less than|{_NOT}cheaper than|less expensive than|"
+    r"(?:no|not|nothing|never) (?:more than|over|above|higher than|pricier than|"
+    r"more expensive than)|"
     rf"at most|max(?:imum)?|up to|within|budget(?: of| is|:)?|<=?)\s*{PRICE}",
     re.IGNORECASE,
 )
 _MIN = re.compile(
-    rf"\b(?:over|above|(?<!no )(?<!not )more than|no less than|not less than|at least|"
-    rf"min(?:imum)?|from|starting at|>=?)\s*{PRICE}",
+    rf"\b(?:{_NOT}over|{_NOT}above|{_NOT}more than|{_NOT}pricier than|{_NOT}higher than|"
+    rf"{_NOT}more expensive than|north of|upwards of|in excess of|"
+    r"(?:no|not|nothing|never) (?:less than|under|below|cheaper than|lower than)|"
+    rf"at least|min(?:imum)?|from|starting at|>=?)\s*{PRICE}",
     re.IGNORECASE,
 )
 # The bound after the amount: "50 dollars max", "$50 or less", "$50+", "50 bucks or more".
@@ -53,7 +59,13 @@ _MIN_AFTER = re.compile(
     rf"(?<![\w.]){PRICE}\s*(?:\+(?!\d)|or more\b|or above\b|or over\b|and up\b|min(?:imum)?\b)",
     re.IGNORECASE,
 )
-_AROUND = re.compile(rf"(?:\b(?:around|about|roughly|approximately)|~)\s*{PRICE}", re.IGNORECASE)
+_AROUND = re.compile(
+    rf"(?:\b(?:around|about|roughly|approximately|close to|ballpark(?: of)?)|~)\s*{PRICE}",
+    re.IGNORECASE,
+)
+# "$50 or so", "in the $50 range", "in the 300 dollar range": around the amount too.
+_AROUND_AFTER = re.compile(rf"(?<![\w.]){PRICE}\s*(?:or so|give or take)\b", re.IGNORECASE)
+_IN_RANGE = re.compile(rf"\bin the\s+{PRICE}\s*range\b", re.IGNORECASE)
 _BARE_DOLLAR = re.compile(r"\$\s*(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,6}(?:\.\d{1,2})?)")
 
 _ORDER = re.compile(
@@ -458,7 +470,7 @@ class MessageParser:
         if m and not (spans and _overlaps(m.span(), spans[0])):
             lo = _amount(m.group(1))
             spans.append(m.span())
-        m = _AROUND.search(text)
+        m = _AROUND.search(text) or _AROUND_AFTER.search(text) or _IN_RANGE.search(text)
         if m and lo is None and hi is None:
             mid = _amount(m.group(1))
             lo, hi = (

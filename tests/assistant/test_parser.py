@@ -63,6 +63,25 @@ def test_intent_rules(text: str, intent: str) -> None:
         ("not more than $40", None, D("40")),
         ("usb cable 2 m", None, None),
         ("64gb usb stick", None, None),
+        # a negated bound turns round
+        ("webcam, nothing over $70 though", None, D("70")),
+        ("not above 70 dollars", None, D("70")),
+        ("nothing under $200", D("200"), None),
+        ("no cheaper than 60", D("60"), None),
+        # comparatives and other wordings of a bound
+        ("pricier than $300", D("300"), None),
+        ("more expensive than 300 dollars", D("300"), None),
+        ("less expensive than 300", None, D("300")),
+        ("north of $300", D("300"), None),
+        ("upwards of 300 bucks", D("300"), None),
+        ("in excess of $900", D("900"), None),
+        # about an amount: 20% either side
+        ("kettle in the $50 range", D("40.00"), D("60.00")),
+        ("tv in the 300 dollar range", D("240.00"), D("360.00")),
+        ("$50 or so", D("40.00"), D("60.00")),
+        ("close to 80 bucks", D("64.00"), D("96.00")),
+        ("ballpark 50", D("40.00"), D("60.00")),
+        ("50 range hood", None, None),  # a kitchen range, not a price range
     ],
 )
 def test_prices(text: str, lo: Decimal | None, hi: Decimal | None) -> None:
