@@ -28,7 +28,7 @@ from assistant.chat_model import ChatModel, Message
 from assistant.errors import ExtractionFailed, ModelError, ModelUnavailable
 from assistant.intent import Intent, IntentName
 from assistant.llm_data import intent_messages
-from assistant.parser import _ORDINALS, _SMALL_NUMBERS, MessageParser
+from assistant.parser import _ORDINALS, _SMALL_NUMBERS, MessageParser, around
 
 log = logging.getLogger(__name__)
 _PRODUCT_INTENTS = {
@@ -318,8 +318,7 @@ def price_candidates(text: str) -> list[int | float]:
         values.append(value * 1000 if m.group(3) else value)
     out: set[Decimal] = set()
     for value in values:
-        out |= {value, (value * Decimal("0.8")).quantize(Decimal("0.01")).normalize()}
-        out.add((value * Decimal("1.2")).quantize(Decimal("0.01")).normalize())
+        out |= {value, *(end.normalize() for end in around(value))}
     return sorted({_number(v) for v in out})
 
 

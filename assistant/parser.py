@@ -376,6 +376,13 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+def around(amount: Decimal) -> tuple[Decimal, Decimal]:
+    """The range "around $X" means: 20% either side of X, to the cent. The parser reads it so,
+    the decoding schema offers both ends, and the training data labels it so."""
+    cent = Decimal("0.01")
+    return (amount * Decimal("0.8")).quantize(cent), (amount * Decimal("1.2")).quantize(cent)
+
+
 def _amount(text: str) -> Decimal:
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", text):
         return Decimal(text.replace(",", ""))
@@ -472,11 +479,7 @@ class MessageParser:
             spans.append(m.span())
         m = _AROUND.search(text) or _AROUND_AFTER.search(text) or _IN_RANGE.search(text)
         if m and lo is None and hi is None:
-            mid = _amount(m.group(1))
-            lo, hi = (
-                (mid * Decimal("0.8")).quantize(Decimal("0.01")),
-                (mid * Decimal("1.2")).quantize(Decimal("0.01")),
-            )
+            lo, hi = around(_amount(m.group(1)))
             spans.append(m.span())
         if lo is None and hi is None:
             bare = _BARE_DOLLAR.search(text)
