@@ -70,7 +70,8 @@ bench-llm: install llm-install
 # recipe and figures are in assistant/lora/MODEL_CARD.md).
 train-llm: install llm-install
 	$(BIN)/shopassist train llm --out .shopassist/lora-stage1 --rank 16 --epochs 1.5 --lr 1e-3
-	$(BIN)/shopassist train llm --out assistant/lora --resume .shopassist/lora-stage1 --epochs 1 --lr 3e-4
+	$(BIN)/shopassist train llm --out .shopassist/lora-stage2 --resume .shopassist/lora-stage1 --epochs 1 --lr 3e-4
+	$(BIN)/shopassist train llm --out assistant/lora --resume .shopassist/lora-stage2 --seed 1 --epochs 1 --lr 3e-4
 
 clean:
 	rm -rf $(VENV) $(LLM_VENV) .shopassist .shopassist-test .pytest_cache .mypy_cache .ruff_cache

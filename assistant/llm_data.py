@@ -32,6 +32,7 @@ from typing import Any
 
 from assistant.chat_model import Message
 from assistant.intent import Intent
+from assistant.parser import around
 from retrieval.product import Product
 
 # Words a query label never holds (the parser's filler); a phrase containing one is skipped, so
@@ -163,8 +164,9 @@ def _wide_price(rng: random.Random) -> int:
 
 
 def _around(p: int) -> dict[str, Any]:
-    """The range "around $p" means: 20% either side, as the parser reads it."""
-    return {"price_min": round(p * 0.8, 2), "price_max": round(p * 1.2, 2)}
+    """The range "around $p" means, as the parser reads it (`parser.around`)."""
+    lo, hi = around(Decimal(p))
+    return {"price_min": float(lo), "price_max": float(hi)}
 
 
 def _varied_price_clause(rng: random.Random) -> tuple[str, dict[str, Any]]:
@@ -181,10 +183,15 @@ def _varied_price_clause(rng: random.Random) -> tuple[str, dict[str, Any]]:
                 f"{word} {money}",
                 f"for {word} {money}",
                 f"{money} max",
+                f"max {money}",
                 f"{money} or less",
                 f"{money} tops",
                 f"budget of {money}",
                 f"my budget is {money}",
+                f"cheaper than {money}",
+                f"less expensive than {money}",
+                f"{rng.choice(['nothing over', 'nothing above', 'not over'])} {money}",
+                f"no more than {money}",
             ]
         )
         return text, {"price_max": p}
@@ -199,14 +206,23 @@ def _varied_price_clause(rng: random.Random) -> tuple[str, dict[str, Any]]:
                 f"{p}+",
                 f"from {money} up",
                 f"{money} and up",
+                f"{rng.choice(['pricier', 'more expensive'])} than {money}",
+                f"{rng.choice(['north', 'upwards'])} of {money}",
+                f"{rng.choice(['nothing under', 'nothing below', 'not under'])} {money}",
+                f"no cheaper than {money}",
             ]
         )
         return text, {"price_min": p}
     if kind < 0.8:
         word = rng.choice(
             ["around", "about", "roughly", "approximately", "for about", "budget around"]
+            + ["close to", "ballpark", "somewhere around", "budget about"]
         )
-        return f"{word} {money}", _around(p)
+        text = rng.choice(
+            [f"{word} {money}"] * 4
+            + [f"{money} or so", f"in the {money} range", f"{money} give or take"]
+        )
+        return text, _around(p)
     a, b = sorted(rng.sample(range(5, 900), 2))
     form = rng.choice(
         [
@@ -223,7 +239,7 @@ def _varied_price_clause(rng: random.Random) -> tuple[str, dict[str, Any]]:
 
 
 def _price_clause(rng: random.Random, variety: bool = False) -> tuple[str, dict[str, Any]]:
-    if rng.random() < (0.7 if variety else 0.5):
+    if rng.random() < (0.7 if variety else 0.6):
         return _varied_price_clause(rng)
     kind = rng.random()
     if kind < 0.55:
@@ -392,7 +408,7 @@ class _Builder:
             front = rng.choice([f"{inches} inch ", f"{inches}-inch ", f'{inches}" '])
             label["attributes"] = {"screen_size": f"{inches} inch"}
             source = "screen"
-        if rng.random() < (0.2 if self.variety else 0.35):
+        if rng.random() < (0.2 if self.variety else 0.45):
             brands = [self.brand()]
             if rng.random() < 0.3:
                 brands = sorted({brands[0], self.brand()})
@@ -411,7 +427,7 @@ class _Builder:
             else:
                 back = f"{back} in {colour}"
             label["attributes"] = {"colour": colour}
-        if rng.random() < (0.5 if self.variety else 0.35):
+        if rng.random() < 0.5:
             clause, prices = _price_clause(rng, self.variety)
             sep = rng.choice([" ", " ", ", ", ", ", " - "])
             back, label = f"{back}{sep}{clause}", {**label, **prices}
