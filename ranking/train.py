@@ -251,8 +251,7 @@ def train(
     """
     if config.loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {config.loss!r}")
-    if config.precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {config.precision!r}")
+    check_device(config.device, config.precision)
     torch = _torch()
     if config.threads:
         torch.set_num_threads(config.threads)

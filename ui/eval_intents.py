@@ -80,20 +80,21 @@ def evaluate(
     rows: list[Row] = []
 
     def row(source: str, model: str | None, predicted: list[Intent], **extra: Any) -> Row:
-        for text, g, p in zip(texts, gold, predicted, strict=True):
-            want, got = flat_pairs(g), flat_pairs(p)
-            if mistakes is not None and (g.intent != p.intent or want != got):
-                mistakes.append(
-                    {
-                        "source": source,
-                        "model": model,
-                        "text": text,
-                        "intent": g.intent.value,
-                        "predicted_intent": p.intent.value,
-                        "missed": sorted(f"{k}={v}" for k, v in want - got),
-                        "extra": sorted(f"{k}={v}" for k, v in got - want),
-                    }
-                )
+        if mistakes is not None:
+            for text, g, p in zip(texts, gold, predicted, strict=True):
+                want, got = flat_pairs(g), flat_pairs(p)
+                if g.intent != p.intent or want != got:
+                    mistakes.append(
+                        {
+                            "source": source,
+                            "model": model,
+                            "text": text,
+                            "intent": g.intent.value,
+                            "predicted_intent": p.intent.value,
+                            "missed": sorted(f"{k}={v}" for k, v in want - got),
+                            "extra": sorted(f"{k}={v}" for k, v in got - want),
+                        }
+                    )
         s = flat_score(gold, predicted)
         c = s.slots
         return Row(source, model, s.n, s.intent_accuracy, c.precision, c.recall, c.f1, **extra)
