@@ -71,7 +71,8 @@ bench-llm: install llm-install
 train-llm: install llm-install
 	$(BIN)/shopassist train llm --out .shopassist/lora-stage1 --rank 16 --epochs 1.5 --lr 1e-3
 	$(BIN)/shopassist train llm --out .shopassist/lora-stage2 --resume .shopassist/lora-stage1 --epochs 1 --lr 3e-4
-	$(BIN)/shopassist train llm --out assistant/lora --resume .shopassist/lora-stage2 --seed 1 --epochs 1 --lr 3e-4
+	$(BIN)/shopassist train llm --out .shopassist/lora-stage3 --resume .shopassist/lora-stage2 --seed 1 --epochs 1 --lr 3e-4
+	$(BIN)/shopassist train llm --out assistant/lora --resume .shopassist/lora-stage3 --seed 2 --epochs 1 --lr 3e-4
 
 clean:
 	rm -rf $(VENV) $(LLM_VENV) .shopassist .shopassist-test .pytest_cache .mypy_cache .ruff_cache

@@ -27,8 +27,8 @@ from pydantic import ValidationError
 from assistant.chat_model import ChatModel, Message
 from assistant.errors import ExtractionFailed, ModelError, ModelUnavailable
 from assistant.intent import Intent, IntentName
-from assistant.llm_data import intent_messages
-from assistant.parser import _ORDINALS, _SMALL_NUMBERS, MessageParser, around
+from assistant.llm_data import TARGET_ORDER, Proposal, intent_messages, json_number, read_target
+from assistant.parser import _ORDINALS, _SMALL_NUMBERS, MessageParser
 
 log = logging.getLogger(__name__)
 _PRODUCT_INTENTS = {
@@ -194,15 +194,19 @@ ORDER_ID_PATTERN = "^#?[A-Za-z0-9-]{0,12}[0-9][A-Za-z0-9-]{0,12}$"
 
 
 @functools.cache
-def _intent_schema() -> dict[str, Any]:
-    return Intent.model_json_schema()
+def _proposal_schema() -> dict[str, Any]:
+    schema = Proposal.model_json_schema()
+    props = schema["properties"]
+    schema["properties"] = {key: props[key] for key in TARGET_ORDER}
+    return schema
 
 
 def decoding_schema(brands: Iterable[str]) -> dict[str, Any]:
-    """The `Intent` JSON schema the model decodes under, narrowed to what can be true: brands
-    are the catalog's (an enum), an order number holds a digit, a reference is -1 (the last
-    one) or a position 1..50. The answer is still validated as `Intent` afterwards."""
-    schema = copy.deepcopy(_intent_schema())
+    """The `Proposal` JSON schema the model decodes under (an `Intent`, and "around $X" as the
+    amount; its fields in the order of the training targets), narrowed to what can be true:
+    brands are the catalog's (an enum), an order number holds a digit, a reference is -1 (the
+    last one) or a position 1..50. The answer is still validated afterwards."""
+    schema = copy.deepcopy(_proposal_schema())
     props = schema["properties"]
     names = sorted(set(brands))
     if names:
@@ -296,15 +300,11 @@ def _is_price(text: str, start: int, end: int) -> bool:
     return bool(_RANGE_BEFORE.search(before)) and not _UNIT_NEXT.match(after)
 
 
-def _number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def price_candidates(text: str) -> list[int | float]:
     """The prices a message may state: each number written as a price in it (in digits, or a
-    round amount in words: "fifty dollars"; see `_is_price`), and 20% either side of it (the
-    range "around $X" means, as the parser reads it). Looser than the parser: the model decides
-    which number is which bound, but it cannot write one the message does not hold."""
+    round amount in words: "fifty dollars"; see `_is_price`). Looser than the parser: the model
+    decides which number is which bound (or the amount of "around $X", whose range code
+    computes), but it cannot write one the message does not hold."""
     lowered = text.lower()
     values = [
         Decimal(_WORD_AMOUNTS[m.group(1)])
@@ -316,10 +316,7 @@ def price_candidates(text: str) -> list[int | float]:
             continue
         value = Decimal(m.group(1).replace(",", "") + (m.group(2) or ""))
         values.append(value * 1000 if m.group(3) else value)
-    out: set[Decimal] = set()
-    for value in values:
-        out |= {value, *(end.normalize() for end in around(value))}
-    return sorted({_number(v) for v in out})
+    return sorted({json_number(v) for v in values})
 
 
 def ref_candidates(text: str) -> list[int]:
@@ -364,7 +361,7 @@ def message_schema(text: str, brands: Iterable[str]) -> dict[str, Any]:
         "additionalProperties": False,
     }
     prices = price_candidates(text)
-    for key in ("price_min", "price_max"):
+    for key in ("price_min", "price_max", "price_around"):
         if prices:
             props[key]["anyOf"] = [{"enum": prices}, {"type": "null"}]
         else:
@@ -447,7 +444,7 @@ class IntentExtractor:
                     raise ModelUnavailable("the turn's time budget is spent")
             last = self.model.complete(messages, json_schema=schema, timeout=timeout).text
             try:
-                return Intent.model_validate_json(last)
+                return read_target(last)
             except ValidationError as exc:
                 messages = messages + [
                     Message("assistant", last),

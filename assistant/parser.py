@@ -378,7 +378,7 @@ def _overlaps(a: Span, b: Span) -> bool:
 
 def around(amount: Decimal) -> tuple[Decimal, Decimal]:
     """The range "around $X" means: 20% either side of X, to the cent. The parser reads it so,
-    the decoding schema offers both ends, and the training data labels it so."""
+    and so does the model's answer: the tuned model writes X alone (`llm_data.Proposal`)."""
     cent = Decimal("0.01")
     return (amount * Decimal("0.8")).quantize(cent), (amount * Decimal("1.2")).quantize(cent)
 

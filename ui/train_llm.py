@@ -19,8 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from assistant.errors import AssistantOperatorError
-from assistant.intent import Intent
-from assistant.llm_data import Example
+from assistant.llm_data import Example, read_target
 
 BASE_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -126,9 +125,9 @@ def decode_accuracy(model: Any, tokenizer: Any, examples: Sequence[Example]) -> 
                 pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
             )
         text = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
-        gold = Intent.model_validate_json(ex.target)
+        gold = read_target(ex.target)
         try:
-            got = Intent.model_validate_json(text.strip())
+            got = read_target(text.strip())
             valid += 1
             right += got.intent == gold.intent
             exact += got == gold

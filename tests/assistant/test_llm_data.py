@@ -10,13 +10,14 @@ import pytest
 
 from assistant.evaluation import read_intent_set
 from assistant.grounding import Evidence, check_sentence
-from assistant.intent import Intent
 from assistant.llm_data import (
     Dataset,
+    Proposal,
     build_dataset,
     clean_phrase,
     intent_target,
     normalise,
+    read_target,
     split,
 )
 from assistant.reply import Draft, ProductCard
@@ -68,8 +69,8 @@ def test_every_intent_label_validates_and_is_compact(dataset: Dataset) -> None:
     intents = [ex for ex in dataset.train + dataset.val if ex.kind == "intent"]
     assert len(intents) > 500
     for ex in intents:
-        intent = Intent.model_validate_json(ex.target)
-        assert intent_target(intent) == ex.target
+        proposal = Proposal.model_validate_json(ex.target)
+        assert intent_target(proposal.to_intent(), proposal.price_around) == ex.target
         assert ex.messages[-1].content == ex.text and len(ex.messages) == 2
     assert {json.loads(ex.target)["intent"] for ex in intents} >= {
         "search",
@@ -87,7 +88,7 @@ def test_labels_hold_exactly_what_the_template_wrote(dataset: Dataset) -> None:
     for ex in dataset.train + dataset.val:
         if ex.kind != "intent":
             continue
-        intent = Intent.model_validate_json(ex.target)
+        intent = read_target(ex.target)
         low = ex.text.lower()
         for brand in intent.brands:
             assert brand.lower() in low
@@ -155,7 +156,7 @@ def test_the_data_states_prices_as_the_parser_reads_them(variety: bool) -> None:
     for ex in data.train + data.val:
         if ex.kind != "intent":
             continue
-        gold = Intent.model_validate_json(ex.target)
+        gold = read_target(ex.target)
         if gold.price_min is None and gold.price_max is None:
             continue
         priced += 1
@@ -175,13 +176,49 @@ def test_the_data_states_prices_as_the_parser_reads_them(variety: bool) -> None:
     texts = [ex.text for ex in data.train if ex.kind == "intent"]
     for name, form in forms.items():
         assert any(re.search(form, t) for t in texts), name
+    # "around $X" is written as the amount, which the model copies; code computes the range.
+    arounds = [ex for ex in data.train if '"price_around"' in ex.target]
+    assert len(arounds) > 20
+    assert not any('"price_min"' in ex.target or '"price_max"' in ex.target for ex in arounds)
+
+
+def test_around_is_written_as_the_amount_and_read_as_the_parser_reads_it() -> None:
+    from decimal import Decimal
+
+    from pydantic import ValidationError
+
+    from assistant.chat_model import FunctionChatModel
+    from assistant.extract import IntentExtractor
+    from assistant.intent import Intent
+    from assistant.parser import MessageParser
+
+    gold = MessageParser().parse("a tv around $49.99")
+    assert (gold.price_min, gold.price_max) == (Decimal("39.99"), Decimal("59.99"))
+    target = intent_target(gold, Decimal("49.99"))
+    assert target == '{"intent":"search","query":"tv","price_around":49.99}'
+    assert read_target(target) == gold
+    # Without an amount the ends are written as they are.
+    plain = Intent(intent="refine", price_min=40, price_max=60, sort="price_asc")
+    assert (
+        intent_target(plain)
+        == '{"intent":"refine","price_min":40,"price_max":60,"sort":"price_asc"}'
+    )
+    # An end the model wrote itself is kept; a bad amount is a validation error (re-asked).
+    kept = read_target('{"intent":"search","price_max":55,"price_around":50}')
+    assert (kept.price_min, kept.price_max) == (Decimal("40.00"), Decimal("55"))
+    for bad in ('{"intent":"search","price_around":-5}', '{"price_around":"fifty"}', "{"):
+        with pytest.raises(ValidationError):
+            read_target(bad)
+    model = FunctionChatModel(lambda m, s: '{"intent":"search","query":"tv","price_around":300}')
+    got = IntentExtractor(MessageParser(), model, prompt_style="short").propose("tv about 300")
+    assert (got.price_min, got.price_max) == (Decimal("240.00"), Decimal("360.00"))
 
 
 def test_brands_are_written_as_customers_write_them(dataset: Dataset) -> None:
     """Lower case, after the product words, and two at a time ("steam iron, rowenta or tefal"),
     not only capitalised in front."""
     texts = [
-        (ex.text, Intent.model_validate_json(ex.target))
+        (ex.text, read_target(ex.target))
         for ex in dataset.train + dataset.val
         if ex.kind == "intent" and ex.target.startswith('{"intent":"search"')
     ]

@@ -189,6 +189,24 @@ def test_the_adapter_reads_held_out_messages(llm_url: str, monkeypatch) -> None:
     assert row["intent_accuracy"] >= 0.9, res.stdout
 
 
+def test_the_adapter_writes_around_as_the_amount(llm_url: str) -> None:
+    """ "Around $X" comes back as `price_around` (the model copies the number) and code computes
+    the range the parser reads; a bound stays a bound."""
+    extractor = IntentExtractor(
+        MessageParser(["Sony", "HP", "Lenovo"]),
+        OpenAIChatModel(llm_url, llm_server.LORA_NAME, timeout=60),
+        prompt_style="short",
+    )
+    got = extractor.propose("need a tablet for my son, roughly 150 dollars")
+    assert (got.query, got.price_min, got.price_max) == (
+        "tablet",
+        Decimal("120.00"),
+        Decimal("180.00"),
+    )
+    got = extractor.propose("Sony headphones under $80")
+    assert (got.brands, got.price_min, got.price_max) == (["Sony"], None, Decimal("80"))
+
+
 @pytest.mark.model
 def test_the_assistant_asks_the_adapter(llm_url: str, demo_home: Path) -> None:
     bot = assistant_for(demo_home, llm_url)
