@@ -145,16 +145,12 @@ TARGET_ORDER = (
 )
 
 
-def intent_target(intent: Intent, price_around: Decimal | int | None = None) -> str:
-    """Compact JSON of the intent's non-default fields (the intent name always first). With
-    `price_around` (the message says "around $X"), the intent's range is written as that amount:
-    the model copies the number and `Proposal` computes the range."""
+def intent_target(intent: Intent) -> str:
+    """Compact JSON of the intent's non-default fields (the intent name always first). A
+    `Proposal` writes "around $X" as its amount (`price_around`): the model copies the number
+    and `Proposal.to_intent` computes the range."""
     values = intent.model_dump(exclude_defaults=True)
     values["intent"] = intent.intent.value
-    if price_around is not None:
-        values.pop("price_min", None)
-        values.pop("price_max", None)
-        values["price_around"] = Decimal(price_around)
     data = {
         key: json_number(values[key]) if isinstance(values[key], Decimal) else values[key]
         for key in TARGET_ORDER
@@ -1094,8 +1090,7 @@ def build_intent_examples(
         if key in seen:
             continue
         seen.add(key)
-        proposal = Proposal.model_validate(label)
-        target = intent_target(proposal.to_intent(), proposal.price_around)
+        target = intent_target(Proposal.model_validate(label))
         out.append(Example("intent", group, tuple(intent_messages(text)), target, text))
     return out
 
