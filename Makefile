@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/embedders.py
 	$(BIN)/python bench/rerank.py
+	$(BIN)/python bench/ceiling.py
 
 # Against the real model server (started by each script): a few minutes each on 2 cores.
 bench-llm: install llm-install
@@ -66,7 +67,7 @@ bench-llm: install llm-install
 	$(BIN)/python bench/turn_latency.py
 	$(BIN)/python bench/reply_sentences.py
 
-# The LoRA adapter of the instruction model, in two stages (about 56 minutes on 2 cores; the
+# The LoRA adapter of the instruction model, in four stages (about 95 minutes on 2 cores; the
 # recipe and figures are in assistant/lora/MODEL_CARD.md).
 train-llm: install llm-install
 	$(BIN)/shopassist train llm --out .shopassist/lora-stage1 --rank 16 --epochs 1.5 --lr 1e-3

@@ -48,3 +48,9 @@ def ndcg_at_k(ranked: Sequence[str], labels: dict[str, float], k: int = 10) -> f
     ideal = sorted((2**r - 1 for r in labels.values()), reverse=True)[:k]
     best = dcg(ideal)
     return dcg(gains) / best if best > 0 else 0.0
+
+
+def oracle_order(ranked: Sequence[str], labels: dict[str, float]) -> list[str]:
+    """`ranked` reordered as a perfect re-ranker would: by judged label, best first, unjudged
+    last (they gain 0); ties keep their order. Its nDCG is the ceiling of re-ranking `ranked`."""
+    return sorted(ranked, key=lambda doc: -labels.get(doc, -1.0))

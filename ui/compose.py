@@ -72,19 +72,24 @@ def build_reranker(settings: Settings) -> Reranker:
     )
 
 
+def build_weights(settings: Settings) -> FusionWeights:
+    """The re-ranking score fusion's weights configured in `settings`."""
+    return FusionWeights(
+        cross_encoder=settings.fusion_w_cross_encoder,
+        retrieval=settings.fusion_w_retrieval,
+        user=settings.fusion_w_user,
+        in_stock=settings.fusion_w_in_stock,
+        popularity=settings.fusion_w_popularity,
+        freshness=settings.fusion_w_freshness,
+    )
+
+
 def build_search(settings: Settings, rerank: bool = True) -> ProductSearch:
     """Retrieval + re-ranking + fusion, as configured."""
     return ProductSearch(
         index=build_index(settings),
         reranker=build_reranker(settings) if rerank else None,
-        weights=FusionWeights(
-            cross_encoder=settings.fusion_w_cross_encoder,
-            retrieval=settings.fusion_w_retrieval,
-            user=settings.fusion_w_user,
-            in_stock=settings.fusion_w_in_stock,
-            popularity=settings.fusion_w_popularity,
-            freshness=settings.fusion_w_freshness,
-        ),
+        weights=build_weights(settings),
         candidates=settings.rerank_candidates,
     )
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from retrieval.errors import CatalogSourceError, EventError
-from retrieval.evaluation import ndcg_at_k, read_judgments
+from retrieval.evaluation import ndcg_at_k, oracle_order, read_judgments
 from retrieval.events import PatchEvent, UpsertEvent, parse_event, parse_feed
 from retrieval.icecat import (
     derive_category,
@@ -207,6 +207,16 @@ def test_ndcg() -> None:
     assert ndcg_at_k(["x", "y"], labels) == 0.0
     assert 0 < ndcg_at_k(["b", "a"], labels) < 1
     assert ndcg_at_k(["a"], {"a": 0.0}) == 0.0
+
+
+def test_oracle_order_is_the_ceiling_of_reranking_what_was_retrieved() -> None:
+    labels = {"a": 3.0, "b": 1.0, "c": 0.0, "d": 2.0}
+    # Unjudged "x" and "y" go last in their order, below the judged-irrelevant "c".
+    assert oracle_order(["x", "c", "b", "y", "a"], labels) == ["a", "b", "c", "x", "y"]
+    retrieved = ["x", "c", "b", "y", "a"]  # "d" was not retrieved: no re-ranking recovers it
+    best = ndcg_at_k(oracle_order(retrieved, labels), labels)
+    assert 0 < best < 1
+    assert best >= max(ndcg_at_k(p, labels) for p in (retrieved, retrieved[::-1], ["a", "b"]))
 
 
 def test_judgments_reader_reports_bad_files(tmp_path: Path) -> None:
