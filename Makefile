@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/embedders.py
 	$(BIN)/python bench/rerank.py
+	SHOPASSIST_RERANKER_MODEL=ranking/student $(BIN)/python bench/rerank.py --precision onnx-int8
 	$(BIN)/python bench/ceiling.py
 
 # Against the real model server (started by each script): a few minutes each on 2 cores.

@@ -31,8 +31,13 @@ TOKENIZER_FILES = (
 
 
 def bundled_model_dir() -> Path:
-    """The trained re-ranker shipped in the package."""
+    """The trained re-ranker shipped in the package (the 6-layer model, the default)."""
     return Path(str(resources.files("ranking") / "model"))
+
+
+def bundled_student_dir() -> Path:
+    """The 2-layer student distilled from it, also shipped: the fast path (with onnx-int8)."""
+    return Path(str(resources.files("ranking") / "student"))
 
 
 def _torch() -> Any:

@@ -134,12 +134,13 @@ candidates fits the latency budget on 2 CPU cores.
   Curves (last round): `training_curves.png`; all figures: `training_report.json`.
 - **Stored**: `{PACKED_WEIGHTS}` holds every 2-D weight as int8 with one fp32 scale per row and
   the rest in fp16 ({extra.get("packed_bytes", 0) / 1e6:.1f} MB); loading dequantises it to
-  fp32. Inference runs as fused per-channel int8 ONNX by default
+  fp32. It is made for the fused per-channel int8 ONNX path
   (`SHOPASSIST_RERANKER_PRECISION=onnx-int8`, built once under `$SHOPASSIST_HOME/models`;
   `bf16`, `int8`, `fp32` run it in torch); see the README for the latency measurements.
 - **Reproduce** (2 CPU cores; the Home Depot file and the Icecat catalog beside the checkout;
-  nothing is trained during set-up): train the teacher as `TEACHER_CARD.md` says into
-  TEACHER_DIR, then run the round(s) in order, each with `--teacher TEACHER_DIR`:
+  nothing is trained during set-up): run the round(s) in order. Without `--teacher` they distil
+  the bundled `ranking/model`; to start from scratch, train the teacher as `TEACHER_CARD.md`
+  says into TEACHER_DIR and add `--teacher TEACHER_DIR` to each:
 {commands}
 """
     (target / "MODEL_CARD.md").write_text(text)
