@@ -40,6 +40,15 @@ def bundled_student_dir() -> Path:
     return Path(str(resources.files("ranking") / "student"))
 
 
+def missing_model(model_dir: Path) -> ModelMissing:
+    """The error for a folder that holds no re-ranker: where it looked and what to do."""
+    return ModelMissing(
+        f"No re-ranker in {model_dir} ({model_dir.resolve()}) - train one with `shopassist train "
+        "reranker`, point SHOPASSIST_RERANKER_MODEL at a model folder (the bundled student is "
+        f"{bundled_student_dir()}), or unset it to use the bundled model."
+    )
+
+
 def _torch() -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
@@ -80,10 +89,7 @@ def load_classifier(model_dir: Path) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     if not (model_dir / "config.json").exists():
-        raise ModelMissing(
-            f"No re-ranker in {model_dir} - train one with `shopassist train reranker` or "
-            "unset SHOPASSIST_RERANKER_MODEL to use the bundled model."
-        )
+        raise missing_model(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     packed = model_dir / PACKED_WEIGHTS
     if not packed.exists():

@@ -25,8 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from ranking.base import Reranker
-from ranking.cross_encoder import PACKED_WEIGHTS, bundled_model_dir, load_classifier, model_card
-from ranking.errors import MissingExtra, ModelMissing
+from ranking.cross_encoder import (
+    PACKED_WEIGHTS,
+    bundled_model_dir,
+    load_classifier,
+    missing_model,
+    model_card,
+)
+from ranking.errors import MissingExtra
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +172,7 @@ class OnnxCrossEncoderReranker(Reranker):
             raise MissingExtra("onnxruntime tokenizers", "The ONNX re-ranker") from exc
         self.model_dir = model_dir or bundled_model_dir()
         if not (self.model_dir / "tokenizer.json").exists():
-            raise ModelMissing(f"No re-ranker tokenizer in {self.model_dir}")
+            raise missing_model(self.model_dir)
         trained = model_card(self.model_dir).get("config", {}).get("max_length", 64)
         self.max_length, self.batch_size = max_length or int(trained), batch_size
         # Two tokenizers, never reconfigured after this, so concurrent calls cannot see each

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from ranking.cross_encoder import CrossEncoderReranker, bundled_model_dir, model_card
+from ranking.cross_encoder import (
+    CrossEncoderReranker,
+    bundled_model_dir,
+    bundled_student_dir,
+    model_card,
+)
 from ranking.errors import ModelMissing
 
 pytestmark = pytest.mark.model
@@ -60,5 +67,17 @@ def test_fast_path_agrees_with_fp32(reranker: CrossEncoderReranker) -> None:
 
 
 def test_missing_model_says_how_to_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ranking.onnx_reranker import OnnxCrossEncoderReranker
+
     with pytest.raises(ModelMissing, match="shopassist train reranker"):
         CrossEncoderReranker(tmp_path)
+    # Both paths say where they looked and where the bundled student is.
+    relative = Path("no-such-model")
+    for build in (
+        lambda: CrossEncoderReranker(relative),
+        lambda: OnnxCrossEncoderReranker(tmp_path / "models", relative),
+    ):
+        with pytest.raises(ModelMissing) as caught:
+            build()
+        assert str(relative.resolve()) in str(caught.value)
+        assert str(bundled_student_dir()) in str(caught.value)
