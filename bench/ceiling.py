@@ -1,7 +1,7 @@
 """How far re-ranking can lift the dev judgments' nDCG@10, and how far the bundled re-ranker does.
 
 For each depth N: the hybrid top N of every dev query, as the re-ranker would receive them, scored
-three ways over all Icecat products in embedded Chroma (the configured embedders and fusion):
+over all Icecat products in embedded Chroma (the configured embedders and fusion):
 the hybrid order itself, the bundled re-ranker's order (`ProductSearch`, the configured fusion
 weights, `candidates=N`), and the best order any re-ranker could give those N products: by their
 judged labels, unjudged ones last (they gain 0). Also the ceiling of the judgments themselves
@@ -28,6 +28,11 @@ from ui.compose import build_fusion, build_reranker, build_weights
 from ui.settings import Settings
 
 
+def mean_ndcg(ranked: dict[str, list[str]], judgments: dict[str, dict[str, float]]) -> float:
+    """Mean nDCG@10 of each query's ranking, rounded for the JSON line."""
+    return round(float(np.mean([ndcg_at_k(ids, judgments[q]) for q, ids in ranked.items()])), 4)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--icecat", type=Path, default=DEFAULT_ICECAT)
@@ -50,28 +55,22 @@ def main() -> None:
         )
         index.ingest(load_icecat(args.icecat))  # as `catalog ingest` does
         result["products"] = index.count()
-        ideal = [ndcg_at_k(oracle_order(list(lab), lab), lab) for lab in judgments.values()]
-        result["judged_ceiling"] = round(float(np.mean(ideal)), 4)
+        result["judged_ceiling"] = mean_ndcg(
+            {q: oracle_order(list(j), j) for q, j in judgments.items()}, judgments
+        )
         hybrid = {q: [h.product.id for h in index.search(q, k=max(depths))] for q in judgments}
+        result["hybrid"] = mean_ndcg(hybrid, judgments)  # nDCG@10: the same for every depth
         reranker = None if args.no_rerank else build_reranker(settings)
+        weights = build_weights(settings)
         for n in depths:
-            top = {q: ids[:n] for q, ids in hybrid.items()}
-            result[f"hybrid@{n}"] = round(
-                float(np.mean([ndcg_at_k(top[q], lab) for q, lab in judgments.items()])), 4
-            )
-            result[f"oracle@{n}"] = round(
-                float(
-                    np.mean(
-                        [ndcg_at_k(oracle_order(top[q], lab), lab) for q, lab in judgments.items()]
-                    )
-                ),
-                4,
+            result[f"oracle@{n}"] = mean_ndcg(
+                {q: oracle_order(ids[:n], judgments[q]) for q, ids in hybrid.items()}, judgments
             )
             if reranker is not None:
-                search = ProductSearch(index, reranker, build_weights(settings), candidates=n)
-                ranked = {q: [h.product.id for h in search.search(q, k=10)] for q in judgments}
-                result[f"rerank@{n}"] = round(
-                    float(np.mean([ndcg_at_k(ranked[q], lab) for q, lab in judgments.items()])), 4
+                search = ProductSearch(index, reranker, weights, candidates=n)
+                result[f"rerank@{n}"] = mean_ndcg(
+                    {q: [h.product.id for h in search.search(q, k=10)] for q in judgments},
+                    judgments,
                 )
     result["rerank_candidates_configured"] = settings.rerank_candidates
     emit(result)
