@@ -1,9 +1,10 @@
 """Loading the Icecat catalog (and the vendored demo subset of it) as `Product`s.
 
 Icecat has neither a category field nor stock. The category is derived from the title, which
-Icecat writes as "<brand> <model> <category phrase> <specs>", falling back to `attr_t_type` and a
-keyword table. Stock is generated deterministically: a seeded hash of the product id, so every
-machine and every run sees the same quantities.
+Icecat writes as "<brand> <model> <category phrase> <specs>", falling back to Icecat's product
+type (`attr_t_product_type`, about one record in thirteen), `attr_t_type` and a keyword table.
+Stock is generated deterministically: a seeded hash of the product id, so every machine and every
+run sees the same quantities.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ ATTRIBUTE_FIELDS: dict[str, str] = {
 
 # Title keywords -> category, for titles that carry no lower-case category phrase.
 KEYWORD_CATEGORIES: list[tuple[str, str]] = [
+    (r"\bribbon\b", "printer ribbon"),
     (r"\btoner\b", "toner cartridge"),
     (r"\bink\b", "ink cartridge"),
     (r"\bcable\b|\bcord\b", "cable"),
@@ -56,11 +58,14 @@ KEYWORD_CATEGORIES: list[tuple[str, str]] = [
     (r"\bheadphone|\bheadset|\bearphone|\bearbud", "headphones"),
     (r"\bmouse\b", "mouse"),
     (r"\bkeyboard\b", "keyboard"),
+    (r"\btv\b|\btelevision\b", "tv"),
     (r"\bmonitor\b|\bdisplay\b", "monitor"),
     (r"\blaptop\b|\bnotebook\b", "notebook"),
     (r"\btablet\b", "tablet"),
     (r"\bprinter\b", "printer"),
     (r"\bcamera\b", "camera"),
+    (r"\bpower supply\b", "power supply unit"),
+    (r"\bpc\b(?!\()|\bworkstation\b|\bthin client\b", "pc"),
     (r"\bmemory\b|\bdimm\b|\bram\b", "memory"),
     (r"\bhdd\b|\bhard drive\b|\bssd\b", "storage drive"),
     (r"\bcase\b|\bbag\b|\bsleeve\b|\bbackpack\b", "case"),
@@ -105,9 +110,18 @@ _NOT_CATEGORY = {
     "ips",
     "lumens",
 }
+# A title's first lower-case run is not a category when it is only colour words ("HP 70 Original
+# Matte black") or follows an ordinal ("... 1920 x 1080 pixels 9th gen Intel® Core™ i5").
+_COLOUR_WORDS = frozenset(
+    "black white cyan magenta yellow red blue green grey gray silver gold pink purple orange "
+    "brown beige transparent matte photo light dark".split()
+)
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
 
 
-def derive_category(title: str, brand: str, model: str, type_attr: str | None) -> str:
+def derive_category(
+    title: str, brand: str, model: str, type_attr: str | None, product_type: str | None = None
+) -> str:
     """The category phrase of an Icecat product.
 
     Args:
@@ -115,6 +129,8 @@ def derive_category(title: str, brand: str, model: str, type_attr: str | None) -
         brand: The supplier, usually the title's first words.
         model: Icecat's `name` (the model), usually following the brand.
         type_attr: `attr_t_type`, used when the title has no category phrase.
+        product_type: `attr_t_product_type` ("Notebook", "Headphones"), used when the title
+            has no category phrase and it has a word in it (some records hold a bare number).
 
     Returns:
         A lower-case phrase such as "toner cartridge", or "other".
@@ -125,13 +141,18 @@ def derive_category(title: str, brand: str, model: str, type_attr: str | None) -
             rest = rest[len(prefix) :].strip(" ,-")
     # The first run of lower-case words after the brand and model is Icecat's category phrase.
     words: list[str] = []
+    before = ""
     for word in rest.split():
         if _LOWER_WORD.match(word) and word not in _NOT_CATEGORY:
             words.append(word)
         elif words:
             break
-    if words:
+        else:
+            before = word
+    if words and not _ORDINAL.match(before) and not _COLOUR_WORDS.issuperset(words):
         return " ".join(words[:4])
+    if product_type and re.search(r"[A-Za-z]{2}", product_type):
+        return " ".join(product_type.lower().split())
     if type_attr and type_attr not in {"Original", "Compatible"}:
         return type_attr.lower()
     lowered = title.lower()
@@ -197,7 +218,11 @@ def product_from_icecat(record: dict[str, Any]) -> Product:
         currency="USD",
         stock=seeded_stock(product_id),
         category=derive_category(
-            title, brand, str(record.get("name") or ""), record.get("attr_t_type")
+            title,
+            brand,
+            str(record.get("name") or ""),
+            record.get("attr_t_type"),
+            _attr_value(record.get("attr_t_product_type")),
         ),
         attributes=attributes,
         image_url=record.get("img_500x500") or record.get("img_high") or None,

@@ -105,7 +105,7 @@ class FusionConfig:
 
     `method="rrf"`: score = w_lex / (k + rank_lex) + w_dense / (k + rank_dense).
     `method="linear"`: score = w_lex * bm25 / max_bm25 + w_dense * cosine.
-    The defaults were chosen on the Icecat dev judgments (bench/fusion.py, README table).
+    The defaults were chosen on the Icecat dev judgments (README, "Retrieval quality").
     """
 
     method: str = "rrf"

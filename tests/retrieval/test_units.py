@@ -90,12 +90,44 @@ def test_icecat_record_without_price_is_a_clear_error() -> None:
         ("StarTech.com 3 ft Cat5e RJ45 UTP Patch Cable", "StarTech.com", "3 ft", None, "cable"),
         ("Origin Storage 1TB Desktop SATA HD", "Origin Storage", "1TB", "HDD", "hdd"),
         ("Foo Bar 9000", "Foo", "Bar", None, "other"),
+        # A run of colour words or one after an ordinal is not a category phrase.
+        ("HP 70 Original Matte black", "HP", "70", "Original", "printer supplies"),
+        (
+            'Lenovo IdeaPad S340 Notebook Gray 35.6 cm (14") 1920 x 1080 pixels 10th gen Intel® '
+            "Core™ i3 8 GB",
+            "Lenovo",
+            "S340",
+            None,
+            "notebook",
+        ),
+        ("Epson ERC28B Ribbon Cartridge for M-2000, black", "Epson", "x", None, "printer ribbon"),
+        (
+            'Philips 47PFL3603D 47" Full HD 1080p LCD TV',
+            "Philips",
+            '47PFL3603D 47" Full HD 1080p LCD TV',
+            None,
+            "tv",
+        ),
+        ("HP Compaq dc5800 Microtower PC", "HP", "Compaq dc5800 Microtower PC", None, "pc"),
+        ("HP 88XL Black Original 1 pc(s)", "HP", "88XL", "Original", "printer supplies"),
     ],
 )
 def test_category_is_derived_from_the_title(
     title: str, brand: str, model: str, type_attr: str | None, expected: str
 ) -> None:
     assert derive_category(title, brand, model, type_attr) == expected
+
+
+def test_icecat_product_type_is_the_category_when_the_title_has_none() -> None:
+    title = 'MSI Gaming GE75 10SGS-223 Raider Notebook Black 43.9 cm (17.3") 10th gen Intel® Core™'
+    assert derive_category(title, "MSI", "GE75", None, "Gaming Notebook") == "gaming notebook"
+    # A bare number there is no product type: the keyword table decides.
+    assert derive_category(title, "MSI", "GE75", None, "1") == "notebook"
+    # The title's own phrase wins over the product type.
+    title = "Lexmark 08A0476 toner cartridge Original Black 1 pc(s)"
+    assert derive_category(title, "Lexmark", "08A0476", None, "Maintenance kit") == (
+        "toner cartridge"
+    )
 
 
 def test_seeded_stock_is_deterministic_and_varied() -> None:
