@@ -109,6 +109,15 @@ def test_icecat_record_without_price_is_a_clear_error() -> None:
             "tv",
         ),
         ("HP Compaq dc5800 Microtower PC", "HP", "Compaq dc5800 Microtower PC", None, "pc"),
+        ("HP Intel IIIB Wireless LAN 802.11b/g PC Card", "HP", "x", None, "other"),
+        (
+            "Cooler Master Elite 310 Midi Tower Black,Silver",
+            "Cooler Master",
+            "x",
+            None,
+            "computer case",
+        ),
+        ("StarTech.com TV Wall Mount for Large Displays", "StarTech.com", "x", None, "mount"),
         ("HP 88XL Black Original 1 pc(s)", "HP", "88XL", "Original", "printer supplies"),
     ],
 )
