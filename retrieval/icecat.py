@@ -54,6 +54,10 @@ KEYWORD_CATEGORIES: list[tuple[str, str]] = [
     (r"\badapter\b|\badaptor\b", "adapter"),
     (r"\bcharger\b", "charger"),
     (r"\bbattery\b|\bbatteries\b", "battery"),
+    # An accessory is what it is, not the product it is for: "Laptop Bag" is a case.
+    (r"\bcase\b|\bbag\b|\bsleeve\b|\bbackpack\b", "case"),
+    (r"\bstand\b", "stand"),
+    (r"\bcooler\b|\bcooling pad\b", "cooler"),
     (r"\bspeaker", "speaker"),
     (r"\bheadphone|\bheadset|\bearphone|\bearbud", "headphones"),
     (r"\bmouse\b", "mouse"),
@@ -71,7 +75,6 @@ KEYWORD_CATEGORIES: list[tuple[str, str]] = [
     (r"\bpc\b(?!\(|\s+card)|\bworkstation\b|\bthin client\b", "pc"),
     (r"\bmemory\b|\bdimm\b|\bram\b", "memory"),
     (r"\bhdd\b|\bhard drive\b|\bssd\b", "storage drive"),
-    (r"\bcase\b|\bbag\b|\bsleeve\b|\bbackpack\b", "case"),
     (r"\bpaper\b", "paper"),
 ]
 
@@ -158,7 +161,9 @@ def derive_category(
         return " ".join(product_type.lower().split())
     if type_attr and type_attr not in {"Original", "Compatible"}:
         return type_attr.lower()
-    lowered = title.lower()
+    # Keywords are looked for after the brand: "Cooler Master" makes no cooler, "Case Logic" does.
+    unbranded = title[len(brand) :] if brand and title.lower().startswith(brand.lower()) else title
+    lowered = unbranded.lower()
     for pattern, category in KEYWORD_CATEGORIES:
         if re.search(pattern, lowered):
             return category

@@ -110,6 +110,10 @@ def test_icecat_record_without_price_is_a_clear_error() -> None:
         ),
         ("HP Compaq dc5800 Microtower PC", "HP", "Compaq dc5800 Microtower PC", None, "pc"),
         ("HP Intel IIIB Wireless LAN 802.11b/g PC Card", "HP", "x", None, "other"),
+        # An accessory is itself, not the product it is for.
+        ('Urban Factory Modulo2 Laptop Bag 17.3" Black', "Urban Factory", "x", None, "case"),
+        ("HP Universal Notebook Stand Black", "HP", "x", None, "stand"),
+        ("StarTech.com Lightweight Laptop Cooler with 2 Fans", "StarTech.com", "x", None, "cooler"),
         (
             "Cooler Master Elite 310 Midi Tower Black,Silver",
             "Cooler Master",
