@@ -71,7 +71,7 @@ KEYWORD_CATEGORIES: list[tuple[str, str]] = [
     (r"\bprinter\b", "printer"),
     (r"\bcamera\b", "camera"),
     (r"\bpower supply\b", "power supply unit"),
-    (r"\bcomputer case\b|\bmidi tower\b|\bmid tower\b", "computer case"),
+    (r"\bmidi tower\b|\bmid tower\b", "computer case"),  # "Computer Case" is a case above
     (r"\bpc\b(?!\(|\s+card)|\bworkstation\b|\bthin client\b", "pc"),
     (r"\bmemory\b|\bdimm\b|\bram\b", "memory"),
     (r"\bhdd\b|\bhard drive\b|\bssd\b", "storage drive"),
