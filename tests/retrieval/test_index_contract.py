@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.chroma import ChromaIndex, chroma_client
+from retrieval.chroma import EF_SEARCH, ChromaIndex, chroma_client
 from retrieval.errors import ProductNotFound
 from retrieval.events import parse_feed
 from retrieval.index import ProductIndex
@@ -202,3 +202,24 @@ def test_vectors_are_the_stored_unit_vectors(index: ProductIndex) -> None:
     assert set(got) == {"s1", "m1"}
     assert all(abs(float(v @ v) - 1.0) < 1e-4 for v in got.values())
     assert float(got["s1"] @ got["m1"]) < 0.99
+
+
+@pytest.mark.parametrize("store", ["chroma-embedded", "chroma-server"])
+def test_a_collection_of_an_older_version_gets_the_wider_hnsw_search(
+    store: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if store == "chroma-embedded":
+        client = chroma_client(path=tmp_path / "chroma")
+    else:
+        client = chroma_client(url=request.getfixturevalue("chroma_server"))
+    name = f"older-{next(_names)}"
+    client.create_collection(  # as versions before EF_SEARCH made it
+        name, embedding_function=None, configuration={"hnsw": {"space": "cosine", "ef_search": 128}}
+    )
+    ChromaIndex(client, CountingEmbedder(), name).upsert(sample_products())
+    hnsw = client.get_collection(name).configuration_json["hnsw"]
+    assert hnsw["ef_search"] == EF_SEARCH and hnsw["space"] == "cosine"
+    # A new collection is made with it.
+    fresh = f"new-{next(_names)}"
+    ChromaIndex(client, CountingEmbedder(), fresh)
+    assert client.get_collection(fresh).configuration_json["hnsw"]["ef_search"] == EF_SEARCH
