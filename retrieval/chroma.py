@@ -25,7 +25,7 @@ PAGE = 5000
 # exact 100 over all 19,406 Icecat products (26% for the worst query), and which ones it missed
 # changed from one ingest to the next (the graph is built by parallel inserts), so the same catalog
 # ranked differently after a re-ingest. At 1,024 recall is 0.998 (worst query 0.98) and rankings
-# repeat, for about 2 ms more per query (README, "Retrieval quality").
+# repeat, for about 2 ms more per query (README, "The catalog").
 EF_SEARCH = 1024
 
 
