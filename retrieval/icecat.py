@@ -125,6 +125,13 @@ _COLOUR_WORDS = frozenset(
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
 
 
+def _after(text: str, prefix: str) -> str:
+    """`text` without `prefix` (case-insensitive) at its start, or `text` as it is."""
+    if prefix and text.lower().startswith(prefix.lower()):
+        return text[len(prefix) :].strip(" ,-")
+    return text
+
+
 def derive_category(
     title: str, brand: str, model: str, type_attr: str | None, product_type: str | None = None
 ) -> str:
@@ -141,10 +148,8 @@ def derive_category(
     Returns:
         A lower-case phrase such as "toner cartridge", or "other".
     """
-    rest = title
-    for prefix in (brand, model):
-        if prefix and rest.lower().startswith(prefix.lower()):
-            rest = rest[len(prefix) :].strip(" ,-")
+    unbranded = _after(title, brand)
+    rest = _after(unbranded, model)
     # The first run of lower-case words after the brand and model is Icecat's category phrase.
     words: list[str] = []
     before = ""
@@ -162,7 +167,6 @@ def derive_category(
     if type_attr and type_attr not in {"Original", "Compatible"}:
         return type_attr.lower()
     # Keywords are looked for after the brand: "Cooler Master" makes no cooler, "Case Logic" does.
-    unbranded = title[len(brand) :] if brand and title.lower().startswith(brand.lower()) else title
     lowered = unbranded.lower()
     for pattern, category in KEYWORD_CATEGORIES:
         if re.search(pattern, lowered):
