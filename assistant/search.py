@@ -33,7 +33,7 @@ class ProductSearch:
     index: ProductIndex
     reranker: Reranker | None = None
     weights: FusionWeights | None = None
-    candidates: int = 20
+    candidates: int = 10
     users: UserVectorProvider | None = None
 
     def search(

@@ -39,7 +39,7 @@ from assistant.reply import (
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
 from assistant.tools import CatalogTools, money
-from retrieval.lexical import SYNONYMS, tokenize
+from retrieval.lexical import SYNONYMS, query_terms, tokenize
 from retrieval.product import Product
 from retrieval.search import Hit
 
@@ -118,6 +118,17 @@ def _matching(hits: list[Hit], query: str) -> list[bool]:
         return sum(1 for w in words if w in terms or terms & set(SYNONYMS.get(w, ())))
 
     return [2 * covered(set(h.matched_terms)) > len(words) for h in hits]
+
+
+def _of_the_kind_asked(hit: Hit, query: str) -> bool:
+    """Whether the query names the product's category in full, through the shop vocabulary:
+    a "notebook" for "gaming laptop", a "headphones/headset" for "head set"; not a "hair styling
+    set" for "head set", nor an "adapter" for "hot shoe" words."""
+    terms = set(query_terms(query))
+    return any(
+        bool(kind) and set(kind) <= terms
+        for kind in (tokenize(part) for part in hit.product.category.split("/"))
+    )
 
 
 def _search_args(f: ActiveFilters, limit: int) -> dict[str, object]:
@@ -431,8 +442,12 @@ class Assistant:
             return Draft(intro=intro, passages=passages, tools_called=tools_called, shown=[])
         matched = _matching(hits, relaxed.query)
         best = max((h.extra_scores.get("rerank_score", 1.0) for h in hits), default=1.0)
-        if best < self.min_relevance:  # words match, but the re-ranker finds nothing relevant
-            matched = [False] * len(hits)
+        if best < self.min_relevance:
+            # Words match, but the re-ranker finds nothing relevant. Its scores are not
+            # comparable across queries (it gives ASUS gaming notebooks -0.15 for "gaming
+            # laptop"), so a product of the very kind the query names still matches.
+            kinds = [_of_the_kind_asked(h, relaxed.query) for h in hits]
+            matched = [m and kind for m, kind in zip(matched, kinds, strict=True)]
         if relaxed is not filters or (not any(matched) and _describe(filters)):
             picked = hits
             loose = _describe(relaxed)

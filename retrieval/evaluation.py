@@ -1,4 +1,10 @@
-"""Offline ranking evaluation: graded judgments and nDCG@k."""
+"""Offline ranking evaluation: graded judgments and nDCG@k.
+
+Judgments are pooled: raters saw only what some earlier system retrieved, so a ranking that finds
+products they never saw scores those as irrelevant. Beside the official nDCG (unjudged gains 0),
+two pool-robust views are kept: nDCG of the condensed ranking (Sakai's nDCG', the ranking with
+its unjudged products removed) and how many products judged irrelevant sit in the top k.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +54,21 @@ def ndcg_at_k(ranked: Sequence[str], labels: dict[str, float], k: int = 10) -> f
     ideal = sorted((2**r - 1 for r in labels.values()), reverse=True)[:k]
     best = dcg(ideal)
     return dcg(gains) / best if best > 0 else 0.0
+
+
+def condensed_ndcg_at_k(ranked: Sequence[str], labels: dict[str, float], k: int = 10) -> float:
+    """nDCG@k of `ranked` with its unjudged documents removed (Sakai's condensed-list nDCG').
+
+    It compares rankings by how they order what the raters judged, so finding products they
+    never saw neither helps nor hurts. Pass a ranking deeper than `k` so that k judged documents
+    can remain."""
+    return ndcg_at_k([doc for doc in ranked if doc in labels], labels, k)
+
+
+def judged_irrelevant_at_k(ranked: Sequence[str], labels: dict[str, float], k: int = 10) -> int:
+    """How many of the top `k` were judged irrelevant (rating 0): known mistakes, which no
+    pool bias excuses."""
+    return sum(1 for doc in ranked[:k] if labels.get(doc) == 0)
 
 
 def oracle_order(ranked: Sequence[str], labels: dict[str, float]) -> list[str]:

@@ -474,6 +474,9 @@ def _chat(
 
 # ---- eval ----------------------------------------------------------------------------------------
 
+# How deep the ranking goes for condensed nDCG: the hybrid side's candidate depth.
+CONDENSED_DEPTH = 100
+
 
 @eval_app.command("retrieval")
 def eval_retrieval(
@@ -482,24 +485,49 @@ def eval_retrieval(
     no_rerank: NoRerank = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """nDCG@10 of search over the whole indexed catalog against graded judgments."""
-    from retrieval.evaluation import ndcg_at_k, read_judgments
+    """nDCG@10 of search over the whole indexed catalog against graded judgments.
+
+    Beside it: condensed nDCG (the ranking with unjudged products removed, continued by the
+    hybrid ranking to depth 100) and the products judged irrelevant in the top k."""
+    from retrieval.evaluation import (
+        condensed_ndcg_at_k,
+        judged_irrelevant_at_k,
+        ndcg_at_k,
+        read_judgments,
+    )
 
     with _errors():
         labels = read_judgments(judgments)
         engine = _search(rerank=not no_rerank)
-        rows = []
+        rows: list[tuple[str, float, float, int, int]] = []
         for query, lab in labels.items():
             ranked = [h.product.id for h in engine.search(query, k=k)]
-            rows.append((query, ndcg_at_k(ranked, lab, k), len(lab)))
-    mean = sum(r[1] for r in rows) / len(rows) if rows else 0.0
-    typer.echo(f"{'query':<32} {'nDCG@' + str(k):>8} {'judged':>7}")
-    for query, score, n in rows:
-        typer.echo(f"{query[:32]:<32} {score:>8.3f} {n:>7}")
-    typer.echo(f"{'mean':<32} {mean:>8.3f} {len(rows):>7}")
+            deeper = [h.product.id for h in engine.index.search(query, None, CONDENSED_DEPTH)]
+            deep = ranked + [doc for doc in deeper if doc not in set(ranked)]
+            official, condensed = ndcg_at_k(ranked, lab, k), condensed_ndcg_at_k(deep, lab, k)
+            irrelevant = judged_irrelevant_at_k(ranked, lab, k)
+            rows.append((query, official, condensed, irrelevant, len(lab)))
+    n = len(rows)
+    means = [
+        sum(r[1] for r in rows) / max(n, 1),
+        sum(r[2] for r in rows) / max(n, 1),
+        sum(r[3] for r in rows) / max(n, 1),
+    ]
+    typer.echo(f"{'query':<32} {'nDCG@' + str(k):>8} {'cond.':>6} {'irrel.':>6} {'judged':>7}")
+    for query, score, cond, irrel, judged in rows:
+        typer.echo(f"{query[:32]:<32} {score:>8.3f} {cond:>6.3f} {irrel:>6} {judged:>7}")
+    typer.echo(f"{'mean':<32} {means[0]:>8.3f} {means[1]:>6.3f} {means[2]:>6.2f} {n:>7}")
     if as_json:
         stage = "hybrid" if no_rerank else "rerank"
-        _emit({f"ndcg@{k}": round(mean, 4), "queries": len(rows), "stage": stage})
+        _emit(
+            {
+                f"ndcg@{k}": round(means[0], 4),
+                "queries": n,
+                "stage": stage,
+                f"condensed_ndcg@{k}": round(means[1], 4),
+                f"judged_irrelevant@{k}": round(means[2], 3),
+            }
+        )
 
 
 if __name__ == "__main__":

@@ -165,7 +165,7 @@ def build_assistant(
         model, style = choose_model(settings)
     sessions = SessionStore(settings.conversations_path)
     return Assistant(
-        tools=CatalogTools(search, candidates=settings.rerank_candidates),
+        tools=CatalogTools(search),
         extractor=IntentExtractor(MessageParser(search.index.brands()), model, prompt_style=style),
         store=sessions,
         writer=model if settings.llm_writes_replies else None,

@@ -290,9 +290,14 @@ def test_a_match_the_reranker_finds_irrelevant_is_an_alternative(tmp_path: Path)
     index.upsert(sample_products())
     bot = make(tmp_path, fake_model(), index)
     bot.tools.search.reranker = Unimpressed()
-    r = bot.respond("s", "mouse")
+    r = bot.respond("s", "wireless")  # a wireless mouse: the word matches, no kind is named
     assert r.products and all(c.alternative for c in r.products)
     assert "may not carry it" in r.reply and not r.reply.startswith("Here are some")
+    # A product of the very kind named is a match whatever the re-ranker's absolute score
+    # (its scores are not comparable across queries); other hits stay alternatives.
+    r = bot.respond("t", "gaming mouse")
+    assert r.products and not r.products[0].alternative and r.products[0].id == "m2"
+    assert "may not carry it" not in r.reply
 
 
 def test_a_sentence_that_denies_what_is_shown_is_not_used(tmp_path: Path) -> None:

@@ -11,7 +11,13 @@ import pytest
 from pydantic import ValidationError
 
 from retrieval.errors import CatalogSourceError, EventError
-from retrieval.evaluation import ndcg_at_k, oracle_order, read_judgments
+from retrieval.evaluation import (
+    condensed_ndcg_at_k,
+    judged_irrelevant_at_k,
+    ndcg_at_k,
+    oracle_order,
+    read_judgments,
+)
 from retrieval.events import PatchEvent, UpsertEvent, parse_event, parse_feed
 from retrieval.icecat import (
     derive_category,
@@ -252,6 +258,20 @@ def test_ndcg() -> None:
     assert ndcg_at_k(["x", "y"], labels) == 0.0
     assert 0 < ndcg_at_k(["b", "a"], labels) < 1
     assert ndcg_at_k(["a"], {"a": 0.0}) == 0.0
+
+
+def test_condensed_ndcg_ignores_unjudged_products_and_irrelevant_ones_are_counted() -> None:
+    labels = {"a": 3.0, "b": 1.0, "c": 0.0}
+    # Unjudged "x" and "y" cost the official figure but not the condensed one.
+    ranked = ["x", "a", "y", "b", "c"]
+    assert ndcg_at_k(ranked, labels) < 1
+    assert condensed_ndcg_at_k(ranked, labels) == pytest.approx(1.0)
+    # The judged order still counts: "b" above "a" is worse however many unjudged are between.
+    assert condensed_ndcg_at_k(["b", "x", "a"], labels) < 1
+    assert condensed_ndcg_at_k(["x", "y"], labels) == 0.0
+    # Known mistakes: "c" (rating 0) in the top k; unjudged ones are not counted.
+    assert judged_irrelevant_at_k(["c", "x", "a"], labels) == 1
+    assert judged_irrelevant_at_k(["x", "a", "c"], labels, k=2) == 0
 
 
 def test_oracle_order_is_the_ceiling_of_reranking_what_was_retrieved() -> None:

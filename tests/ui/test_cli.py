@@ -89,6 +89,10 @@ def test_eval_retrieval_prints_table_and_json(cli: CliRunner, tmp_path: Path) ->
     assert res.exit_code == 0, res.output
     out = last_json(res.stdout)
     assert out["queries"] == 1 and out["stage"] == "hybrid" and 0 < out["ndcg@10"] <= 1
+    # Only relevant products were judged: none counts as a mistake, and the condensed ranking
+    # (the three toners in the order found) can only score at least the official figure.
+    assert out["judged_irrelevant@10"] == 0
+    assert out["ndcg@10"] <= out["condensed_ndcg@10"] <= 1
     assert "toner cartridge" in res.output
 
 
@@ -117,6 +121,8 @@ def test_real_embedder_finds_speakers_and_scores_the_dev_judgments(
     assert hybrid["queries"] == 68 and hybrid["stage"] == "hybrid" and hybrid["ndcg@10"] >= 0.70
     reranked = last_json(cli.invoke(app, args).stdout)
     assert reranked["stage"] == "rerank" and reranked["ndcg@10"] > hybrid["ndcg@10"]
+    # Also in the order of what the raters judged, whatever unjudged products come between.
+    assert reranked["condensed_ndcg@10"] > hybrid["condensed_ndcg@10"]
 
 
 @pytest.mark.model
