@@ -68,8 +68,8 @@ class Settings(BaseSettings):
         reranker_max_length: Token limit of query + product text for the re-ranker; unset =
             the length the model was trained with.
         rerank_candidates: Retrieval hits the re-ranker re-orders (at least the hits asked
-            for). 10 measured best on the dev judgments (README, "Re-ranking") and halves the
-            re-ranking time of 20.
+            for). 10 measured best on the dev judgments (README, "Measures that pool bias does
+            not decide") and halves the re-ranking time of 20.
         fusion_w_*: Weights of the final score (see ranking/fusion.py and the README).
         bm25_k1: BM25 term-frequency saturation.
         bm25_b: BM25 length normalisation.
@@ -91,9 +91,9 @@ class Settings(BaseSettings):
     embed_max_length: int = Field(default=24, ge=8, le=512)
     query_max_length: int = Field(default=64, ge=8, le=512)
     fusion_method: Literal["rrf", "linear"] = "rrf"
-    fusion_rrf_k: int = Field(default=20, ge=1)
+    fusion_rrf_k: int = Field(default=40, ge=1)
     fusion_lexical_weight: float = Field(default=1.0, ge=0)
-    fusion_dense_weight: float = Field(default=0.4, ge=0)
+    fusion_dense_weight: float = Field(default=0.5, ge=0)
     fusion_candidates: int = Field(default=100, ge=10)
     llm_model: str | None = None
     llm_port: int = Field(default=8100, ge=1, le=65535)
