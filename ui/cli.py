@@ -503,7 +503,8 @@ def eval_retrieval(
         for query, lab in labels.items():
             ranked = [h.product.id for h in engine.search(query, k=k)]
             deeper = [h.product.id for h in engine.index.search(query, None, CONDENSED_DEPTH)]
-            deep = ranked + [doc for doc in deeper if doc not in set(ranked)]
+            shown = set(ranked)
+            deep = ranked + [doc for doc in deeper if doc not in shown]
             official, condensed = ndcg_at_k(ranked, lab, k), condensed_ndcg_at_k(deep, lab, k)
             irrelevant = judged_irrelevant_at_k(ranked, lab, k)
             rows.append((query, official, condensed, irrelevant, len(lab)))
