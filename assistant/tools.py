@@ -143,6 +143,7 @@ class CatalogTools(Toolbox):
         in_stock_only: bool = False,
         sort: SortOrder | None = None,
         limit: int = 5,
+        category: str | None = None,
     ) -> tuple[str, list[Hit]]:
         """Search the product catalog (hybrid retrieval, then the cross-encoder re-ranker).
 
@@ -155,6 +156,7 @@ class CatalogTools(Toolbox):
             in_stock_only: Only products in stock.
             sort: relevance (default), price_asc or price_desc.
             limit: How many products to return.
+            category: Only products of this category (as the catalog names it).
         """
         filters = SearchFilters(
             price_min=price_min,
@@ -162,6 +164,7 @@ class CatalogTools(Toolbox):
             brands=tuple(brands or ()),
             attributes=attributes or {},
             in_stock=in_stock_only,
+            category=category or None,
         )
         fetch = max(limit, self.candidates) if sort in ("price_asc", "price_desc") else limit
         hits = self.search.search(query, filters, k=fetch)

@@ -120,15 +120,22 @@ def _matching(hits: list[Hit], query: str) -> list[bool]:
     return [2 * covered(set(h.matched_terms)) > len(words) for h in hits]
 
 
-def _of_the_kind_asked(hit: Hit, query: str) -> bool:
-    """Whether the query names the product's category in full, through the shop vocabulary:
-    a "notebook" for "gaming laptop", a "headphones/headset" for "head set"; not a "hair styling
-    set" for "head set", nor an "adapter" for "hot shoe" words."""
+def _names_kind(query: str, category: str) -> bool:
+    """Whether the query names `category` in full, through the shop vocabulary: "notebook" for
+    "gaming laptop", "headphones/headset" for "head set"; not "hair styling set" for "head set",
+    nor "adapter" for "hot shoe" words."""
     terms = set(query_terms(query))
     return any(
         bool(kind) and set(kind) <= terms
-        for kind in (tokenize(part) for part in hit.product.category.split("/"))
+        for kind in (tokenize(part) for part in category.split("/"))
     )
+
+
+def _kind_named(query: str, categories: dict[str, int]) -> str | None:
+    """The catalog category (of `categories`, name -> products) that the query names in full;
+    the largest when it names several; None when it names none."""
+    named = [c for c in categories if _names_kind(query, c)]
+    return max(named, key=lambda c: (categories[c], c)) if named else None
 
 
 def _search_args(f: ActiveFilters, limit: int) -> dict[str, object]:
@@ -446,8 +453,20 @@ class Assistant:
             # Words match, but the re-ranker finds nothing relevant. Its scores are not
             # comparable across queries (it gives ASUS gaming notebooks -0.15 for "gaming
             # laptop"), so a product of the very kind the query names still matches.
-            kinds = [_of_the_kind_asked(h, relaxed.query) for h in hits]
+            kinds = [_names_kind(relaxed.query, h.product.category) for h in hits]
             matched = [m and kind for m, kind in zip(matched, kinds, strict=True)]
+        if not any(matched) and relaxed is filters and filters.query:
+            # Before saying the catalog may not carry it: when the query names a kind of
+            # product the catalog has ("laptop": its notebooks), search among that kind.
+            kind = _kind_named(filters.query, self.tools.search.index.categories())
+            if kind is not None:
+                yield Status("search", f"Looking among the catalog's {kind} products")
+                args = {**_search_args(filters, self.show), "category": kind}
+                called.append(self.tools.call("search_products", args))
+                tools_called.append(called[-1].name)
+                found: list[Hit] = called[-1].artifact
+                if any(found_matched := _matching(found, filters.query)):
+                    hits, matched = found, found_matched
         if relaxed is not filters or (not any(matched) and _describe(filters)):
             picked = hits
             loose = _describe(relaxed)

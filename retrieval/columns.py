@@ -66,6 +66,12 @@ class FilterColumns:
         codes = frozenset(np.unique(self.brand[self.live]).tolist())
         return frozenset(name for name, code in self._codes.items() if code in codes)
 
+    def live_categories(self) -> dict[str, int]:
+        """The (lower-case) categories of the live rows, each with its number of live rows."""
+        codes, counts = np.unique(self.category[self.live], return_counts=True)
+        by_code = dict(zip(codes.tolist(), counts.tolist(), strict=True))
+        return {name: by_code[code] for name, code in self._codes.items() if code in by_code}
+
     def mask(self, filters: SearchFilters) -> np.ndarray:
         """The rows that are live and satisfy `filters` (same meaning as `SearchFilters.admits`)."""
         m = self.live.copy()

@@ -243,6 +243,10 @@ class ProductIndex:
         live = self._columns.live_brands()
         return sorted(self._brand_names[b] for b in live if b in self._brand_names and b)
 
+    def categories(self) -> dict[str, int]:
+        """Every category of a live product (lower-case) with its number of live products."""
+        return {c: n for c, n in self._columns.live_categories().items() if c}
+
     @_locked
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 10) -> list[Hit]:
         """The `k` best products for `query` that satisfy `filters`, best first.

@@ -23,6 +23,7 @@ from assistant.tools import CatalogTools, money
 from assistant.turn import Assistant, unusable
 from ranking.base import OverlapReranker
 from retrieval.memory import InMemoryIndex
+from retrieval.search import FusionConfig
 from tests.retrieval.catalog_fixtures import product, sample_products
 
 Writer = Callable[[Sequence[Message]], str]
@@ -298,6 +299,35 @@ def test_a_match_the_reranker_finds_irrelevant_is_an_alternative(tmp_path: Path)
     r = bot.respond("t", "gaming mouse")
     assert r.products and not r.products[0].alternative and r.products[0].id == "m2"
     assert "may not carry it" not in r.reply
+
+
+def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
+    tmp_path: Path,
+) -> None:
+    class Unimpressed(OverlapReranker):
+        def score(self, query: str, texts: list[str]) -> list[float]:  # type: ignore[override]
+            return [0.1] * len(texts)
+
+    # Six accessories say "laptop" and "notebook"; the one laptop only "notebook", as Icecat
+    # calls them, so BM25 (alone here, as when the dense side finds no laptop either) ranks it
+    # below them and out of the five shown.
+    accessories = [
+        product(f"a{i}", f"Targus {kind} for laptop and notebook", "19.00", category=kind)
+        for i, kind in enumerate(("bag", "sleeve", "stand", "cooler", "lock", "backpack"))
+    ]
+    index = InMemoryIndex(fusion=FusionConfig(dense_weight=0.0))
+    index.upsert([*accessories, product("n1", "HP 530 Notebook PC", "399.00", category="notebook")])
+    bot = make(tmp_path, fake_model(), index)
+    bot.tools.search.reranker = Unimpressed()
+    r = bot.respond("s", "laptop")
+    assert r.tools_called == ["search_products", "search_products"]
+    assert [c.id for c in r.products] == ["n1"] and not r.products[0].alternative
+    assert "may not carry it" not in r.reply and "HP 530 Notebook PC" in r.reply
+    # The kind's products must still hold most of the query's words: a laptop is no
+    # "laptop sofa", so that stays something the catalog may not carry.
+    r = bot.respond("t", "laptop sofa")
+    assert r.tools_called == ["search_products", "search_products"]
+    assert "may not carry it" in r.reply and all(c.alternative for c in r.products)
 
 
 def test_a_sentence_that_denies_what_is_shown_is_not_used(tmp_path: Path) -> None:

@@ -197,6 +197,19 @@ def test_brands_are_the_live_ones_as_written(index: ProductIndex) -> None:
     assert "Razer" not in index.brands()
 
 
+def test_categories_count_the_live_products(index: ProductIndex) -> None:
+    assert index.categories() == {
+        "speaker": 3,
+        "mouse": 2,
+        "cable": 1,
+        "ink cartridge": 1,
+        "keyboard": 1,
+    }
+    index.delete("m2")
+    index.upsert([product("k2", "Cherry KC 1000 keyboard", "24.00", category="Keyboard")])
+    assert index.categories()["mouse"] == 1 and index.categories()["keyboard"] == 2
+
+
 def test_vectors_are_the_stored_unit_vectors(index: ProductIndex) -> None:
     got = index.vectors(["s1", "m1", "nope"])
     assert set(got) == {"s1", "m1"}
