@@ -39,7 +39,7 @@ from assistant.reply import (
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
 from assistant.tools import CatalogTools, money
-from retrieval.lexical import SYNONYMS, query_terms, tokenize
+from retrieval.lexical import SYNONYMS, query_terms, stem, tokenize
 from retrieval.product import Product
 from retrieval.search import Hit
 
@@ -121,12 +121,20 @@ def _matching(hits: list[Hit], query: str) -> list[bool]:
 
 
 def _names_kind(query: str, category: str) -> bool:
-    """Whether the query names `category` in full, through the shop vocabulary: "notebook" for
-    "gaming laptop", "headphones/headset" for "head set"; not "hair styling set" for "head set",
-    nor "adapter" for "hot shoe" words."""
+    """Whether the query names `category` in full, through the shop vocabulary, and with its
+    last word (the head: what is wanted, "bag" in "laptop bag"): "notebook" for "gaming
+    laptop", "headphones/headset" for "head set"; not "notebook" for "laptop bag", "hair
+    styling set" for "head set", nor "adapter" for "hot shoe" words."""
+    tokens = tokenize(query)
+    if not tokens:
+        return False
+    heads = {tokens[-1], *SYNONYMS.get(tokens[-1], ())}
+    if len(tokens) > 1:
+        joined = stem(tokens[-2] + tokens[-1])
+        heads |= {joined, *SYNONYMS.get(joined, ())}
     terms = set(query_terms(query))
     return any(
-        bool(kind) and set(kind) <= terms
+        bool(kind) and set(kind) <= terms and bool(heads & set(kind))
         for kind in (tokenize(part) for part in category.split("/"))
     )
 

@@ -20,7 +20,7 @@ from assistant.reply import Draft, ProductCard, Status, TextDelta, TurnDone, Tur
 from assistant.search import ProductSearch
 from assistant.state import SessionStore
 from assistant.tools import CatalogTools, money
-from assistant.turn import Assistant, unusable
+from assistant.turn import Assistant, _names_kind, unusable
 from ranking.base import OverlapReranker
 from retrieval.memory import InMemoryIndex
 from retrieval.search import FusionConfig
@@ -301,6 +301,22 @@ def test_a_match_the_reranker_finds_irrelevant_is_an_alternative(tmp_path: Path)
     assert "may not carry it" not in r.reply
 
 
+@pytest.mark.parametrize(
+    ("query", "category", "named"),
+    [
+        ("gaming laptop", "notebook", True),  # through the shop vocabulary
+        ("head set", "headphones/headset", True),  # the words joined, then a synonym
+        ("toner cartridge", "Toner cartridge", True),
+        ("laptop bag", "notebook", False),  # a bag is wanted, not a laptop
+        ("head set", "hair styling set", False),  # not named in full
+        ("running shoes", "adapter", False),
+        ("", "notebook", False),
+    ],
+)
+def test_which_categories_a_query_names(query: str, category: str, named: bool) -> None:
+    assert _names_kind(query, category) is named
+
+
 def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
     tmp_path: Path,
 ) -> None:
@@ -323,11 +339,14 @@ def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
     assert r.tools_called == ["search_products", "search_products"]
     assert [c.id for c in r.products] == ["n1"] and not r.products[0].alternative
     assert "may not carry it" not in r.reply and "HP 530 Notebook PC" in r.reply
-    # The kind's products must still hold most of the query's words: a laptop is no
-    # "laptop sofa", so that stays something the catalog may not carry.
-    r = bot.respond("t", "laptop sofa")
+    # The kind's products must still hold most of the query's words: a laptop is no "sofa
+    # laptop", so that stays something the catalog may not carry.
+    r = bot.respond("t", "sofa laptop")
     assert r.tools_called == ["search_products", "search_products"]
     assert "may not carry it" in r.reply and all(c.alternative for c in r.products)
+    # A "laptop sofa" is a sofa: no kind of the catalog is named, nothing more is searched.
+    r = bot.respond("u", "laptop sofa")
+    assert r.tools_called == ["search_products"] and "may not carry it" in r.reply
 
 
 def test_a_sentence_that_denies_what_is_shown_is_not_used(tmp_path: Path) -> None:
