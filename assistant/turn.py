@@ -110,12 +110,20 @@ def _matching(hits: list[Hit], query: str) -> list[bool]:
     """Which hits contain most of the query's words (or their synonyms); all do when there is no
     query. "netflix gift cards" is not matched by a memory card, "order pizza" not by a cable
     that mentions ordering."""
-    words = set(tokenize(query))
+    tokens = tokenize(query)
+    words = set(tokens)
     if not words:
         return [True] * len(hits)
+    # A word is also covered by its synonyms and by the word it makes with a neighbour
+    # ("headset" covers "head" and "set").
+    alternatives: dict[str, set[str]] = {w: set(SYNONYMS.get(w, ())) for w in words}
+    for a, b in zip(tokens, tokens[1:], strict=False):
+        joined = stem(a + b)
+        for w in (a, b):
+            alternatives[w] |= {joined, *SYNONYMS.get(joined, ())}
 
     def covered(terms: set[str]) -> int:
-        return sum(1 for w in words if w in terms or terms & set(SYNONYMS.get(w, ())))
+        return sum(1 for w in words if w in terms or terms & alternatives[w])
 
     return [2 * covered(set(h.matched_terms)) > len(words) for h in hits]
 

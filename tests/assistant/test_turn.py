@@ -301,6 +301,19 @@ def test_a_match_the_reranker_finds_irrelevant_is_an_alternative(tmp_path: Path)
     assert "may not carry it" not in r.reply
 
 
+def test_a_word_made_of_two_query_words_covers_both(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("h1", "Sony MDR-ZX110 headset", "19.00", category="headset"),
+            product("h2", "JVC HA-S31 headset", "15.00", category="headset"),
+        ]
+    )
+    r = make(tmp_path, fake_model(), index).respond("s", "head set")
+    assert {c.id for c in r.products} == {"h1", "h2"}
+    assert not any(c.alternative for c in r.products) and "may not carry it" not in r.reply
+
+
 @pytest.mark.parametrize(
     ("query", "category", "named"),
     [

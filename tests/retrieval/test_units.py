@@ -192,6 +192,26 @@ def test_tokenize_and_stem() -> None:
     assert terms["headset"] == 1.0 and terms["notebook"] < 1.0
 
 
+def test_words_the_catalog_writes_as_one_count_less_apart() -> None:
+    assert query_terms("head set", lambda term: term == "headset") == {
+        "head": 0.5,
+        "set": 0.5,
+        "headset": 1.0,
+        "headphone": 0.5,
+    }
+    assert query_terms("head set")["head"] == 1.0  # without a catalog to ask
+    bm = BM25Index()
+    for i, thing in enumerate(("usb cable", "toner", "mouse", "keyboard", "monitor", "tablet")):
+        bm.add(LexicalDoc(f"x{i}", thing, ""))
+    for i in range(3):
+        bm.add(LexicalDoc(f"h{i}", f"Philips SHP{i} headphones/headset Head-band", ""))
+    bm.add(LexicalDoc("doll", "OMG Styling Head Doll hair styling set", ""))
+    assert bm.is_word("headset") and not bm.is_word("styling")
+    assert [h.id for h in bm.search("head set")][0] != "doll"
+    # A word the catalog does not write as one changes nothing: "styling head" stays two words.
+    assert [h.id for h in bm.search("styling head")][0] == "doll"
+
+
 def test_bm25_add_replace_remove_keeps_postings_consistent() -> None:
     bm = BM25Index()
     bm.add(LexicalDoc("a", "red bluetooth speaker", "audio"))
