@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from decimal import Decimal
 from importlib import resources
 
@@ -39,7 +39,7 @@ from assistant.reply import (
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
 from assistant.tools import CatalogTools, money
-from retrieval.lexical import SYNONYMS, query_terms, stem, tokenize
+from retrieval.lexical import query_terms, tokenize, word_alternatives
 from retrieval.product import Product
 from retrieval.search import Hit
 
@@ -114,13 +114,7 @@ def _matching(hits: list[Hit], query: str) -> list[bool]:
     words = set(tokens)
     if not words:
         return [True] * len(hits)
-    # A word is also covered by its synonyms and by the word it makes with a neighbour
-    # ("headset" covers "head" and "set").
-    alternatives: dict[str, set[str]] = {w: set(SYNONYMS.get(w, ())) for w in words}
-    for a, b in zip(tokens, tokens[1:], strict=False):
-        joined = stem(a + b)
-        for w in (a, b):
-            alternatives[w] |= {joined, *SYNONYMS.get(joined, ())}
+    alternatives = word_alternatives(tokens)  # "headset" covers "head" and "set"
 
     def covered(terms: set[str]) -> int:
         return sum(1 for w in words if w in terms or terms & alternatives[w])
@@ -128,29 +122,31 @@ def _matching(hits: list[Hit], query: str) -> list[bool]:
     return [2 * covered(set(h.matched_terms)) > len(words) for h in hits]
 
 
-def _names_kind(query: str, category: str) -> bool:
-    """Whether the query names `category` in full, through the shop vocabulary, and with its
+def _kind_test(query: str) -> Callable[[str], bool]:
+    """Whether the query names a category in full, through the shop vocabulary, and with its
     last word (the head: what is wanted, "bag" in "laptop bag"): "notebook" for "gaming
     laptop", "headphones/headset" for "head set"; not "notebook" for "laptop bag", "hair
-    styling set" for "head set", nor "adapter" for "hot shoe" words."""
+    styling set" for "head set", nor "adapter" for "hot shoe" words. The query is read once."""
     tokens = tokenize(query)
     if not tokens:
-        return False
-    heads = {tokens[-1], *SYNONYMS.get(tokens[-1], ())}
-    if len(tokens) > 1:
-        joined = stem(tokens[-2] + tokens[-1])
-        heads |= {joined, *SYNONYMS.get(joined, ())}
+        return lambda category: False
+    heads = {tokens[-1], *word_alternatives(tokens)[tokens[-1]]}
     terms = set(query_terms(query))
-    return any(
-        bool(kind) and set(kind) <= terms and bool(heads & set(kind))
-        for kind in (tokenize(part) for part in category.split("/"))
-    )
+
+    def names(category: str) -> bool:
+        return any(
+            bool(kind) and set(kind) <= terms and bool(heads & set(kind))
+            for kind in (tokenize(part) for part in category.split("/"))
+        )
+
+    return names
 
 
 def _kind_named(query: str, categories: dict[str, int]) -> str | None:
     """The catalog category (of `categories`, name -> products) that the query names in full;
     the largest when it names several; None when it names none."""
-    named = [c for c in categories if _names_kind(query, c)]
+    names = _kind_test(query)
+    named = [c for c in categories if names(c)]
     return max(named, key=lambda c: (categories[c], c)) if named else None
 
 
@@ -459,9 +455,9 @@ class Assistant:
             relaxed = relaxed.model_copy(update={f: _EMPTY[f] for f in dropped})
             called.append(self.tools.call("search_products", _search_args(relaxed, 3)))
             hits = called[-1].artifact
-        tools_called = [c.name for c in called]
         if not hits:
             intro = f"Nothing in the catalog matches {wanted}."
+            tools_called = [c.name for c in called]
             return Draft(intro=intro, passages=passages, tools_called=tools_called, shown=[])
         matched = _matching(hits, relaxed.query)
         best = max((h.extra_scores.get("rerank_score", 1.0) for h in hits), default=1.0)
@@ -469,7 +465,8 @@ class Assistant:
             # Words match, but the re-ranker finds nothing relevant. Its scores are not
             # comparable across queries (it gives ASUS gaming notebooks -0.15 for "gaming
             # laptop"), so a product of the very kind the query names still matches.
-            kinds = [_names_kind(relaxed.query, h.product.category) for h in hits]
+            names = _kind_test(relaxed.query)
+            kinds = [names(h.product.category) for h in hits]
             matched = [m and kind for m, kind in zip(matched, kinds, strict=True)]
         if not any(matched) and relaxed is filters and filters.query:
             # Before saying the catalog may not carry it: when the query names a kind of
@@ -479,7 +476,6 @@ class Assistant:
                 yield Status("search", f"Looking among the catalog's {kind} products")
                 args = {**_search_args(filters, self.show), "category": kind}
                 called.append(self.tools.call("search_products", args))
-                tools_called.append(called[-1].name)
                 found: list[Hit] = called[-1].artifact
                 if any(found_matched := _matching(found, filters.query)):
                     hits, matched = found, found_matched
@@ -511,7 +507,7 @@ class Assistant:
             cards=cards,
             evidence=[h.product for h in picked],
             passages=passages + [f"Searched for {_describe(relaxed)}."],
-            tools_called=tools_called,
+            tools_called=[c.name for c in called],
             model_may_write=not alternative,
             shown=[c.id for c in cards],
             subject="",

@@ -81,6 +81,17 @@ def query_terms(query: str, is_word: Callable[[str], bool] | None = None) -> dic
     return weights
 
 
+def word_alternatives(tokens: list[str]) -> dict[str, set[str]]:
+    """What else stands for each query token: its synonyms, and the word it makes with a
+    neighbour with that word's synonyms ("headset" and "headphone" stand for "head" and "set")."""
+    alternatives: dict[str, set[str]] = {t: set(SYNONYMS.get(t, ())) for t in tokens}
+    for a, b in zip(tokens, tokens[1:], strict=False):
+        joined = stem(a + b)
+        for t in (a, b):
+            alternatives[t] |= {joined, *SYNONYMS.get(joined, ())}
+    return alternatives
+
+
 @dataclass(frozen=True)
 class LexicalDoc:
     """What the lexical index needs of a product: its id and text fields."""

@@ -501,8 +501,10 @@ def eval_retrieval(
         engine = _search(rerank=not no_rerank)
         rows: list[tuple[str, float, float, int, int]] = []
         for query, lab in labels.items():
-            ranked = [h.product.id for h in engine.search(query, k=k)]
-            deeper = [h.product.id for h in engine.index.search(query, None, CONDENSED_DEPTH)]
+            depth = max(k, CONDENSED_DEPTH)
+            deeper = [h.product.id for h in engine.index.search(query, None, depth)]
+            # Without re-ranking the search is the hybrid ranking itself: its top k.
+            ranked = deeper[:k] if no_rerank else [h.product.id for h in engine.search(query, k=k)]
             shown = set(ranked)
             deep = ranked + [doc for doc in deeper if doc not in shown]
             official, condensed = ndcg_at_k(ranked, lab, k), condensed_ndcg_at_k(deep, lab, k)

@@ -20,7 +20,7 @@ from assistant.reply import Draft, ProductCard, Status, TextDelta, TurnDone, Tur
 from assistant.search import ProductSearch
 from assistant.state import SessionStore
 from assistant.tools import CatalogTools, money
-from assistant.turn import Assistant, _names_kind, unusable
+from assistant.turn import Assistant, _kind_test, unusable
 from ranking.base import OverlapReranker
 from retrieval.memory import InMemoryIndex
 from retrieval.search import FusionConfig
@@ -327,7 +327,7 @@ def test_a_word_made_of_two_query_words_covers_both(tmp_path: Path) -> None:
     ],
 )
 def test_which_categories_a_query_names(query: str, category: str, named: bool) -> None:
-    assert _names_kind(query, category) is named
+    assert _kind_test(query)(category) is named
 
 
 def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
