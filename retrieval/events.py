@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from retrieval.errors import EventError
-from retrieval.product import Product
+from retrieval.product import MAX_PRICE, MAX_STOCK, MAX_VERSION, Product
 
 
 class UpsertEvent(BaseModel):
@@ -40,9 +40,9 @@ class PatchEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     op: Literal["patch"]
     id: str = Field(min_length=1)
-    price: Decimal | None = Field(default=None, ge=0, decimal_places=2)
-    stock: int | None = Field(default=None, ge=0)
-    version: int | None = Field(default=None, ge=0)
+    price: Decimal | None = Field(default=None, ge=0, le=MAX_PRICE, decimal_places=2)
+    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
+    version: int | None = Field(default=None, ge=0, le=MAX_VERSION)
 
     @model_validator(mode="after")
     def _changes_something(self) -> PatchEvent:
@@ -57,7 +57,7 @@ class DeleteEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     op: Literal["delete"]
     id: str = Field(min_length=1)
-    version: int | None = Field(default=None, ge=0)
+    version: int | None = Field(default=None, ge=0, le=MAX_VERSION)
 
 
 CatalogEvent = Annotated[UpsertEvent | PatchEvent | DeleteEvent, Field(discriminator="op")]

@@ -16,6 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 LOW_STOCK_THRESHOLD = 5
+# Upper bounds, so that a mistyped feed value is rejected instead of stored: the filter columns
+# hold prices in int64 cents and stock as int64, and Chroma stores metadata integers as int64.
+MAX_PRICE = Decimal("1000000000")
+MAX_STOCK = 1_000_000_000
+MAX_VERSION = 2**63 - 1
 
 
 class Availability(StrEnum):
@@ -65,13 +70,13 @@ class Product(BaseModel):
     title: str = Field(min_length=1)
     brand: str = ""
     description: str = ""
-    price: Decimal = Field(ge=0, decimal_places=2)
+    price: Decimal = Field(ge=0, le=MAX_PRICE, decimal_places=2)
     currency: str = Field(default="USD", min_length=3, max_length=3)
-    stock: int = Field(default=0, ge=0)
+    stock: int = Field(default=0, ge=0, le=MAX_STOCK)
     category: str = "other"
     attributes: dict[str, str] = Field(default_factory=dict)
     image_url: str | None = None
-    version: int = Field(default=1, ge=0)
+    version: int = Field(default=1, ge=0, le=MAX_VERSION)
     updated_at: datetime = Field(default_factory=utcnow)
 
     @field_validator("price", mode="before")

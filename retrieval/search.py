@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from retrieval.product import Product
 
@@ -36,6 +36,16 @@ class SearchFilters(BaseModel):
     @classmethod
     def _brands_tuple(cls, value: Any) -> Any:
         return tuple(value) if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _price_range(self) -> SearchFilters:
+        if (
+            self.price_min is not None
+            and self.price_max is not None
+            and self.price_min > self.price_max
+        ):
+            raise ValueError(f"price_min {self.price_min} is above price_max {self.price_max}")
+        return self
 
     def admits(self, view: FilterView) -> bool:
         """Whether a product (as its filter view) satisfies every filter.

@@ -20,6 +20,7 @@ from assistant.errors import AssistantError
 from assistant.reply import ProductCard, Status, TextDelta, TurnDone
 from assistant.tools import money, stock_phrase
 from retrieval.errors import CatalogError
+from retrieval.product import MAX_PRICE, MAX_STOCK
 from ui.app_console import Console, QueueSource
 from ui.app_render import (
     CSS,
@@ -177,19 +178,26 @@ def patch_product(index: Any, product_id: str, price: str | None, stock: str | i
     new_price: Decimal | None = None
     if price is not None and str(price).strip():
         try:
-            new_price = Decimal(str(price).strip().lstrip("$")).quantize(Decimal("0.01"))
+            amount = Decimal(str(price).strip().lstrip("$"))
         except InvalidOperation:
-            raise ValueError(f"the price must be a number, got {price!r}") from None
-        if new_price < 0:
+            amount = Decimal("NaN")
+        if not amount.is_finite():
+            raise ValueError(f"the price must be a number, got {price!r}")
+        if amount < 0:
             raise ValueError("the price must not be negative")
+        if amount > MAX_PRICE:
+            raise ValueError(f"the price must be at most {MAX_PRICE}, got {price!r}")
+        new_price = amount.quantize(Decimal("0.01"))
     new_stock: int | None = None
     if stock is not None and str(stock).strip():
         try:
             whole = Decimal(str(stock).strip())
         except InvalidOperation:
             whole = Decimal(-1)
-        if whole < 0 or whole != whole.to_integral_value():
+        if not whole.is_finite() or whole < 0 or whole != whole.to_integral_value():
             raise ValueError(f"the stock must be a whole number >= 0, got {stock!r}")
+        if whole > MAX_STOCK:
+            raise ValueError(f"the stock must be at most {MAX_STOCK}, got {stock!r}")
         new_stock = int(whole)
     try:
         if new_price is not None or new_stock is not None:

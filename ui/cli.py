@@ -257,6 +257,8 @@ def _decimal(text: str | None, name: str) -> Decimal | None:
         value = Decimal(text.lstrip("$"))
     except InvalidOperation:
         raise typer.BadParameter(f"{name} must be a number, got {text!r}") from None
+    if not value.is_finite():
+        raise typer.BadParameter(f"{name} must be a finite number, got {text!r}")
     if value < 0:
         raise typer.BadParameter(f"{name} must not be negative")
     return value
@@ -300,9 +302,12 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the catalog (hybrid BM25 + dense, then the re-ranker). Without QUERY, a prompt."""
+    price_min, price_max = _decimal(min_price, "--min-price"), _decimal(max_price, "--max-price")
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise typer.BadParameter(f"--min-price {min_price} is above --max-price {max_price}")
     filters = SearchFilters(
-        price_min=_decimal(min_price, "--min-price"),
-        price_max=_decimal(max_price, "--max-price"),
+        price_min=price_min,
+        price_max=price_max,
         brands=tuple(brand or ()),
         category=category,
         in_stock=in_stock,

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from retrieval.chroma import EF_SEARCH, ChromaIndex, chroma_client
 from retrieval.errors import ProductNotFound
@@ -172,6 +173,28 @@ def test_feed_applies_valid_lines_and_reports_bad_ones(index: ProductIndex) -> N
     assert index.get("s1").price == Decimal("45.50")
     assert index.get("n1").brand == "Bose"
     assert "c1" not in ids(index.search("cable"))
+
+
+def test_values_out_of_range_are_rejected_and_the_index_still_opens(make_index: Factory) -> None:
+    index = make_index()
+    index.upsert(sample_products())
+    parsed = parse_feed(
+        [
+            '{"op": "patch", "id": "s1", "stock": 100000000000000000000000}',
+            '{"op": "patch", "id": "s1", "price": 100000000000000000000}',
+            '{"op": "patch", "id": "s1", "stock": 1, "version": 100000000000000000000}',
+            '{"op": "upsert", "id": "z1", "title": "Z", "price": 1, "stock": 10000000000}',
+            '{"op": "patch", "id": "s1", "stock": 7}',
+        ]
+    )
+    assert [e.line for e in parsed.errors] == [1, 2, 3, 4]
+    assert "less than or equal" in str(parsed.errors[0])
+    assert index.apply(parsed.events).applied == 1
+    with pytest.raises(ValidationError):
+        index.patch("s1", stock=10**20)
+    reopened = make_index()
+    assert reopened.get("s1").stock == 7 and reopened.count() == 8
+    assert "s1" in ids(reopened.search("speaker", SearchFilters(in_stock=True)))
 
 
 def test_concurrent_searches_and_updates(index: ProductIndex) -> None:

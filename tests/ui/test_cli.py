@@ -69,6 +69,10 @@ def test_bad_input_gets_clear_errors(cli: CliRunner, tmp_path: Path) -> None:
     assert res.exit_code == 1 and "No product with id 'nope'" in res.stderr
     res = cli.invoke(app, ["search", "x", "--max-price", "cheap", "--no-rerank"])
     assert res.exit_code != 0 and "--max-price must be a number" in res.output
+    res = cli.invoke(app, ["search", "x", "--max-price", "nan", "--no-rerank"])
+    assert res.exit_code == 2 and "--max-price must be a finite number" in res.output
+    res = cli.invoke(app, ["search", "x", "--min-price", "100", "--max-price", "10"])
+    assert res.exit_code == 2 and "--min-price 100 is above --max-price 10" in res.output
     res = cli.invoke(app, ["catalog", "apply", str(tmp_path / "missing.jsonl")])
     assert res.exit_code == 1 and "cannot read feed" in res.stderr
 
