@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import random
 import zipfile
 from collections import defaultdict
@@ -46,7 +47,8 @@ def read_pairs_csv(path: Path) -> list[Pair]:
     """Pairs from a CSV with columns `query,text,label` (graded, higher is better).
 
     Raises:
-        RankingInputError: The file is missing, lacks a column or has a non-numeric label.
+        RankingInputError: The file is missing or not UTF-8, lacks a column or has a label
+            that is not a finite number.
     """
     pairs: list[Pair] = []
     try:
@@ -60,12 +62,16 @@ def read_pairs_csv(path: Path) -> list[Pair]:
                 )
             for n, row in enumerate(reader, start=2):
                 try:
-                    pairs.append(Pair(row["query"], row["text"], float(row["label"])))
+                    label = float(row["label"])
                 except (TypeError, ValueError):
+                    label = math.nan
+                if not math.isfinite(label) or row["query"] is None or row["text"] is None:
                     raise RankingInputError(
-                        f"{path}:{n}: label {row['label']!r} is not a number"
-                    ) from None
-    except OSError as exc:
+                        f"{path}:{n}: label {row['label']!r} is not a number, or the row has "
+                        "fewer than three columns"
+                    )
+                pairs.append(Pair(row["query"], row["text"], label))
+    except (OSError, UnicodeDecodeError) as exc:
         raise RankingInputError(f"Cannot read pairs {path}: {exc}") from exc
     return pairs
 

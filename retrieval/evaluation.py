@@ -21,7 +21,8 @@ def read_judgments(path: Path) -> dict[str, dict[str, float]]:
     """Judgments from a CSV with columns `query,docid,rating`: {query: {docid: rating}}.
 
     Raises:
-        CatalogSourceError: The file is missing, lacks a column or has a non-numeric rating.
+        CatalogSourceError: The file is missing or not UTF-8, lacks a column or has a rating
+            that is not a finite number.
     """
     out: dict[str, dict[str, float]] = defaultdict(dict)
     try:
@@ -35,10 +36,16 @@ def read_judgments(path: Path) -> dict[str, dict[str, float]]:
                 )
             for n, row in enumerate(reader, start=2):
                 try:
-                    out[row["query"]][row["docid"]] = float(row["rating"])
-                except ValueError as exc:
-                    raise CatalogSourceError(f"{path}:{n}: rating {row['rating']!r}") from exc
-    except OSError as exc:
+                    rating = float(row["rating"])
+                except (TypeError, ValueError):
+                    rating = math.nan
+                if not math.isfinite(rating) or row["query"] is None or row["docid"] is None:
+                    raise CatalogSourceError(
+                        f"{path}:{n}: rating {row['rating']!r} is not a number, or the row has "
+                        "fewer than three columns"
+                    )
+                out[row["query"]][row["docid"]] = rating
+    except (OSError, UnicodeDecodeError) as exc:
         raise CatalogSourceError(f"Cannot read judgments {path}: {exc}") from exc
     return dict(out)
 

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from assistant.errors import AssistantError, AssistantOperatorError
 from ranking.errors import RankingError, RankingInputError
 from retrieval.errors import CatalogError, CatalogInputError
 from retrieval.search import Hit, SearchFilters
-from ui.settings import Settings
+from ui.settings import Settings, settings_problems
 
 app = typer.Typer(no_args_is_help=True, help="A grounded conversational shopping assistant.")
 catalog_app = typer.Typer(no_args_is_help=True, help="Ingest, update and inspect the catalog.")
@@ -133,6 +134,11 @@ def _emit(data: Any) -> None:
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Configuration comes from SHOPASSIST_* variables; see the README."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    try:
+        Settings()
+    except ValidationError as exc:
+        typer.echo(f"error: bad configuration\n{settings_problems(exc)}", err=True)
+        raise typer.Exit(2) from None
 
 
 # ---- catalog -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retrieval.embedder import EmbedderKind
@@ -167,3 +167,13 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         """Converted and built models (the served LLM, the ONNX embedder, trained re-rankers)."""
         return self.home / "models"
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """A `Settings` validation error as one line per bad variable, named as it is set:
+    "SHOPASSIST_RERANK_CANDIDATES='abc': Input should be a valid integer, ..."."""
+    lines = []
+    for err in exc.errors():
+        name = "SHOPASSIST_" + "_".join(str(part) for part in err["loc"]).upper()
+        lines.append(f"{name}={err.get('input')!r}: {err['msg']}")
+    return "\n".join(lines)

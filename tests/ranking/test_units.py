@@ -89,6 +89,13 @@ def test_pair_files(tmp_path: Path) -> None:
     bad.write_text("query,text,label\nx,y,good\n")
     with pytest.raises(RankingInputError, match=":2: label 'good'"):
         read_pairs_csv(bad)
+    for body, line in (("x,y,1\nx,z,nan\n", 3), ("x,y,-inf\n", 2), ("x,y,1\nx,z\n", 3)):
+        bad.write_text("query,text,label\n" + body)
+        with pytest.raises(RankingInputError, match=f":{line}: label"):
+            read_pairs_csv(bad)
+    bad.write_bytes(b"query,text,label\n\xff\xfe,y,2\n")
+    with pytest.raises(RankingInputError, match="Cannot read pairs.*utf-8"):
+        read_pairs_csv(bad)
     with pytest.raises(RankingInputError, match="missing column"):
         (tmp_path / "c.csv").write_text("q,t\n")
         read_pairs_csv(tmp_path / "c.csv")

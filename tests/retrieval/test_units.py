@@ -321,6 +321,13 @@ def test_judgments_reader_reports_bad_files(tmp_path: Path) -> None:
     worse.write_text("query,docid,rating\nx,1,high\n")
     with pytest.raises(CatalogSourceError, match=":2"):
         read_judgments(worse)
+    for body, line in (("x,1,2\nx,2,nan\n", 3), ("x,1,inf\n", 2), ("x,1,2\nx,2\n", 3)):
+        worse.write_text("query,docid,rating\n" + body)
+        with pytest.raises(CatalogSourceError, match=f":{line}: rating"):
+            read_judgments(worse)
+    worse.write_bytes(b"query,docid,rating\n\xff\xfe,1,2\n")
+    with pytest.raises(CatalogSourceError, match="Cannot read judgments.*utf-8"):
+        read_judgments(worse)
 
 
 def test_vectorised_filter_mask_agrees_with_admits() -> None:

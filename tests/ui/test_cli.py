@@ -77,6 +77,20 @@ def test_bad_input_gets_clear_errors(cli: CliRunner, tmp_path: Path) -> None:
     assert res.exit_code == 1 and "cannot read feed" in res.stderr
 
 
+def test_bad_configuration_is_named_not_a_traceback(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPASSIST_RERANK_CANDIDATES", "many")
+    monkeypatch.setenv("SHOPASSIST_FUSION_DENSE_WEIGHT", "-1")
+    res = cli.invoke(app, ["search", "speaker", "--no-rerank"])
+    assert res.exit_code == 2
+    assert "SHOPASSIST_RERANK_CANDIDATES='many': Input should be a valid integer" in res.stderr
+    assert "SHOPASSIST_FUSION_DENSE_WEIGHT='-1': Input should be greater than or equal to 0" in (
+        res.stderr
+    )
+    assert "Traceback" not in res.output
+
+
 def test_eval_retrieval_prints_table_and_json(cli: CliRunner, tmp_path: Path) -> None:
     cli.invoke(app, ["catalog", "ingest", "--demo", "--limit", "200"])
     from retrieval.icecat import load_demo
