@@ -111,7 +111,10 @@ _ORDINALS = {
     "final": -1,
 }
 _ORDINAL = re.compile(
-    r"\b(" + "|".join(_ORDINALS) + r")\b(?!\s+(?:order|purchase|time|week|month|year)\b)"
+    r"\b(" + "|".join(_ORDINALS) + r")\b"
+    # Not a position: "my 2nd order", "the 3rd time", "4th gen ipad", "apple pencil 2nd edition".
+    r"(?!\s*(?:order|purchase|time|week|month|year|gen|generation|edition|version|series|rev"
+    r"|revision|grade|floor|birthday|anniversary)\b)"
     r"(?:\s+(?:one|item|product|option|result))?",
     re.IGNORECASE,
 )
@@ -126,6 +129,15 @@ _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|five|[2-5])\b", re.IGN
 _SMALL_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5}
 _NUMBERED = re.compile(
     r"(?:#|\bnumber\s+|\bno\.\s*|\bitem\s+|\boption\s+)(\d{1,2})\b", re.IGNORECASE
+)
+# "compare 2 and 3", "compare 1, 2 and 4", "2 vs 3?": bare positions of the shown list, read only
+# when nothing but the end of the request follows ("compare 32 and 64 gb sticks" names sizes).
+_COMPARED_NUMBERS = re.compile(
+    r"(?:\b(?:compare|comparing|which\s+(?:one\s+)?is\s+(?:better|cheaper|best))\s*,?\s*"
+    r"(?:(?:items?|options?|numbers?|products?)\s+)?|(?<![\w.$€£]))"
+    r"(\d{1,2})((?:\s*(?:,|and|or|&|vs\.?|versus|with)\s*(?:(?:the|with)\s+)?\d{1,2}\b)+)"
+    r"(?=\s*(?:$|[?.!]|please\b|for me\b))",
+    re.IGNORECASE,
 )
 # "the Sony one", "that one": a product already shown, named without its position.
 _POINTER = re.compile(r"\b(?:that|this|the\s+[\w.-]+)\s+one\b", re.IGNORECASE)
@@ -532,6 +544,16 @@ class MessageParser:
             found += [(m.span(), k) for k in range(1, n + 1)]
         if not _ORDER.search(text):
             found += [(m.span(), int(m.group(1))) for m in _NUMBERED.finditer(text)]
+        for m in _COMPARED_NUMBERS.finditer(text):
+            if m.group(0)[0].isdigit() and (
+                text[: m.start()].strip() or not re.search(r"\bvs\b|\bversus\b", m.group(2), re.I)
+            ):
+                continue  # "2 and 3", "usb stick 32 vs 64": not positions
+            found += [
+                (n.span(), int(n.group()))
+                for n in re.finditer(r"\d{1,2}", text[: m.end()])
+                if n.start() >= m.start(1)
+            ]
         for m in _DIFFERENCE.finditer(text):
             found += [(m.span(1), int(m.group(1))), (m.span(2), int(m.group(2)))]
         found.sort(key=lambda f: f[0])

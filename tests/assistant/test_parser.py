@@ -212,6 +212,41 @@ def test_more_intent_rules(text: str, intent: str) -> None:
     assert PARSER.parse(text).intent == IntentName(intent)
 
 
+@pytest.mark.parametrize(
+    ("text", "refs", "query"),
+    [
+        ("compare 2 and 3", [2, 3], ""),
+        ("compare 1, 2 and 4", [1, 2, 4], ""),
+        ("compare items 2 with 3 please", [2, 3], ""),
+        ("2 vs 3?", [2, 3], ""),
+        ("which is better, 1 or 3?", [1, 3], ""),
+        # Not positions: sizes, a model number, numbers without "compare" or "vs".
+        ("compare 32 and 64 gb usb sticks", [], "32 usb sticks"),
+        ("usb stick 32 vs 64", [], "usb stick 32 64"),
+        ("2 and 3", [], "2 3"),
+    ],
+)
+def test_bare_numbers_in_a_comparison_are_positions(text: str, refs: list[int], query: str) -> None:
+    got = PARSER.parse(text)
+    assert (got.refs, got.query) == (refs, query)
+    if refs:
+        assert got.intent == IntentName.COMPARE
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("4th gen ipad", "4th gen ipad"),
+        ("sony pencil 2nd generation", "pencil 2nd generation"),
+        ("laptop with 10th gen intel i5", "laptop 10th gen intel i5"),
+        ("folio for ipad air (3rd gen)", "folio ipad air 3rd gen"),
+    ],
+)
+def test_an_ordinal_naming_a_generation_is_a_product_word(text: str, query: str) -> None:
+    got = PARSER.parse(text)
+    assert (got.intent, got.refs, got.query) == (IntentName.SEARCH, [], query)
+
+
 def test_an_order_number_without_the_word_order() -> None:
     assert PARSER.parse("cancel 90210 please").order_id == "90210"
     assert PARSER.parse("order status for 558812").order_id == "558812"

@@ -173,6 +173,17 @@ def test_comparison_is_a_table_from_product_data(tmp_path: Path) -> None:
     assert_true_to_catalog(r, bot.index)
 
 
+def test_compare_by_bare_numbers_compares_those_products(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model())
+    shown = [c.id for c in bot.respond("s", "bluetooth speaker").products]
+    assert len(shown) == 3
+    r = bot.respond("s", "compare 2 and 3")
+    assert r.table is not None and [p.id for p in r.table.products] == shown[1:3]
+    assert r.refs == [2, 3]
+    r = bot.respond("s", "compare 1 and 4")
+    assert r.table is None and "I showed 3 products" in r.reply
+
+
 def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(sample_products())
