@@ -122,6 +122,33 @@ def _matching(hits: list[Hit], query: str) -> list[bool]:
     return [2 * covered(set(h.matched_terms)) > len(words) for h in hits]
 
 
+def _unmentioned(query: str, products: list[Product]) -> list[str]:
+    """The query's words (of three letters or more) that none of the products' data mentions:
+    title, brand, category, description and attributes, through the shop vocabulary. A reply
+    that shows near matches says so ("none of them mentions 'waterproof'"), so that "matches for
+    waterproof bluetooth speaker" never implies a fact the catalog does not state."""
+    stripped = (w.strip(".,;:!?()\"'") for w in query.lower().split())
+    words = [w for w in dict.fromkeys(stripped) if w.isalpha() and len(w) >= 3]
+    if not words or not products:
+        return []
+    alternatives = word_alternatives(tokenize(query))
+    texts = [
+        set(tokenize(" ".join((p.search_text(), *p.attributes.keys(), *p.attributes.values()))))
+        for p in products
+    ]
+
+    def mentioned(token: str) -> bool:
+        return any(token in text or text & alternatives.get(token, set()) for text in texts)
+
+    return [w for w in words if tokenize(w) and not any(mentioned(t) for t in tokenize(w))]
+
+
+def _either(words: list[str]) -> str:
+    """'a', 'a' or 'b', 'a', 'b' or 'c'."""
+    quoted = [repr(w) for w in words]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
 def _kind_test(query: str) -> Callable[[str], bool]:
     """Whether the query names a category in full, through the shop vocabulary, and with its
     last word (the head: what is wanted, "bag" in "laptop bag"): "notebook" for "gaming
@@ -468,6 +495,8 @@ class Assistant:
             names = _kind_test(relaxed.query)
             kinds = [names(h.product.category) for h in hits]
             matched = [m and kind for m, kind in zip(matched, kinds, strict=True)]
+        of_kind: str | None = None
+        unmentioned: list[str] = []
         if not any(matched) and relaxed is filters and filters.query:
             # Before saying the catalog may not carry it: when the query names a kind of
             # product the catalog has ("laptop": its notebooks), search among that kind.
@@ -479,6 +508,11 @@ class Assistant:
                 found: list[Hit] = called[-1].artifact
                 if any(found_matched := _matching(found, filters.query)):
                     hits, matched = found, found_matched
+                elif found and not _describe(filters):
+                    # The catalog has the kind, not with these words ("ergonomic keyboard"):
+                    # its closest products of that kind are the alternatives, and the reply
+                    # says which words none of them mentions.
+                    hits, of_kind = found, kind
         if relaxed is not filters or (not any(matched) and _describe(filters)):
             picked = hits
             loose = _describe(relaxed)
@@ -487,6 +521,14 @@ class Assistant:
                 + (f" ({loose})" if loose else "")
                 + ":"
             )
+        elif not any(matched) and of_kind:
+            picked = hits
+            unmentioned = _unmentioned(filters.query, [h.product for h in hits])
+            intro = (
+                f"None of our {of_kind} products mentions {_either(unmentioned)}. "
+                if unmentioned
+                else f"I found no {of_kind} that matches {filters.query!r}. "
+            ) + "These are the closest, shown as alternatives:"
         elif not any(matched):
             picked = hits
             intro = (
@@ -498,7 +540,12 @@ class Assistant:
             # noise; one that the ranker placed among the matches stays.
             picked = hits[: max(i for i, m in enumerate(matched) if m) + 1]
             n = len(picked)
-            intro = f"Here {'is 1 match' if n == 1 else f'are {n} matches'} for {wanted}:"
+            intro = f"Here {'is 1 match' if n == 1 else f'are {n} matches'} for {wanted}"
+            unmentioned = _unmentioned(filters.query, [h.product for h in picked])
+            if unmentioned:
+                intro += f"; {'it does not mention' if n == 1 else 'none of them mentions'} "
+                intro += _either(unmentioned)
+            intro += ":"
         alternative = relaxed is not filters or not any(matched)
         cards = [ProductCard.of_hit(h, alternative) for h in picked]
         return Draft(
@@ -508,7 +555,9 @@ class Assistant:
             evidence=[h.product for h in picked],
             passages=passages + [f"Searched for {_describe(relaxed)}."],
             tools_called=[c.name for c in called],
-            model_may_write=not alternative,
+            # The model writes the sentence over matches only, and not when the reply must say
+            # a word of the query is unmentioned: it would echo "waterproof" as a fact.
+            model_may_write=not alternative and not unmentioned,
             shown=[c.id for c in cards],
             subject="",
         )

@@ -184,6 +184,23 @@ def test_compare_by_bare_numbers_compares_those_products(tmp_path: Path) -> None
     assert r.table is None and "I showed 3 products" in r.reply
 
 
+def test_matches_say_which_asked_word_none_of_them_mentions(tmp_path: Path) -> None:
+    bot = make(tmp_path, fake_model("Here are waterproof speakers for you."))
+    r = bot.respond("s", "waterproof bluetooth speaker")
+    assert "waterproof" in r.reply.split(":")[0] and "mention" not in r.reply
+    # The Anker speaker does not say it is waterproof; under $30 only it is left.
+    r = bot.respond("t", "waterproof bluetooth speaker under $30")
+    assert [c.id for c in r.products] == ["s3"] and not r.products[0].alternative
+    assert r.reply.startswith(
+        "Here is 1 match for waterproof bluetooth speaker up to $30.00; "
+        "it does not mention 'waterproof':"
+    )
+    # The model would echo the word as a fact, so the template speaks.
+    assert not r.wrote and "Here are waterproof speakers" not in r.reply
+    r = bot.respond("u", "rugged waterproof bluetooth speaker")
+    assert "none of them mentions 'rugged'" in r.reply and len(r.products) >= 2
+
+
 def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(sample_products())
@@ -363,11 +380,14 @@ def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
     assert r.tools_called == ["search_products", "search_products"]
     assert [c.id for c in r.products] == ["n1"] and not r.products[0].alternative
     assert "may not carry it" not in r.reply and "HP 530 Notebook PC" in r.reply
-    # The kind's products must still hold most of the query's words: a laptop is no "sofa
-    # laptop", so that stays something the catalog may not carry.
+    # The kind's products must still hold most of the query's words to match: a laptop is no
+    # "sofa laptop". The catalog has laptops, so the reply does not say it may not carry them:
+    # it shows its closest laptops as alternatives and says which word none of them mentions.
     r = bot.respond("t", "sofa laptop")
     assert r.tools_called == ["search_products", "search_products"]
-    assert "may not carry it" in r.reply and all(c.alternative for c in r.products)
+    assert [c.id for c in r.products] == ["n1"] and r.products[0].alternative
+    assert r.reply.startswith("None of our notebook products mentions 'sofa'.")
+    assert "may not carry it" not in r.reply and not r.wrote
     # A "laptop sofa" is a sofa: no kind of the catalog is named, nothing more is searched.
     r = bot.respond("u", "laptop sofa")
     assert r.tools_called == ["search_products"] and "may not carry it" in r.reply
