@@ -28,7 +28,7 @@ from assistant.chat_model import ChatModel, Message
 from assistant.errors import ExtractionFailed, ModelError, ModelUnavailable
 from assistant.intent import Intent, IntentName
 from assistant.llm_data import TARGET_ORDER, Proposal, intent_messages, json_number, read_target
-from assistant.parser import _ORDINALS, _SMALL_NUMBERS, MessageParser
+from assistant.parser import _ORDINALS, _SMALL_NUMBERS, MessageParser, is_chatter
 
 log = logging.getLogger(__name__)
 _PRODUCT_INTENTS = {
@@ -163,7 +163,7 @@ def merge(
     ):
         intent = proposed.intent
     elif parsed.intent is IntentName.OTHER and proposed.intent is IntentName.SEARCH:
-        if proposed_query:
+        if proposed_query and not is_chatter(text):
             intent, query = IntentName.SEARCH, proposed_query
     elif parsed.intent is IntentName.SEARCH:
         if proposed.intent is IntentName.PRODUCT_QUESTION and _POINTED_QUESTION.search(text):

@@ -291,10 +291,27 @@ _CLOSING = re.compile(
     re.I,
 )
 
+# Puzzlement and filler that name no product and ask for nothing the tools do ("why?", "hmm",
+# "what do you mean"): searching the catalog for "why" shows dolls and shaving heads.
+_CHATTER = re.compile(
+    r"^\s*(?:(?:why(?: not| is that| so)?|how come|really|seriously|hmm+|huh|uh+|um+|erm?|"
+    r"what do you mean|what does that mean|i (?:do not|don'?t) (?:understand|get it)|"
+    r"sure|fine|alright|all right|ok|okay|maybe(?: later)?|not now|later|wow|oh|ah|i see|"
+    r"got it|makes sense|(?:that'?s|that is) (?:weird|strange|odd|annoying|too bad|a shame))"
+    r"\b[\s!.,?]*)+$",
+    re.I,
+)
+
 
 def is_closing(text: str) -> bool:
     """Whether the message only thanks, agrees or says goodbye ("ok thanks, bye")."""
     return bool(_CLOSING.match(text))
+
+
+def is_chatter(text: str) -> bool:
+    """Whether the message only thanks, agrees, says goodbye or is puzzled ("why?", "hmm"): it
+    names no product, whatever a model reads into it."""
+    return bool(_CLOSING.match(text) or _CHATTER.match(text))
 
 
 _REFINE = re.compile(
@@ -352,7 +369,8 @@ _FILLER = re.compile(
     r"in|on|at|from|by|about|than|so|also|cheap|good|best|new|something|anything|stock|price|"
     r"prices|priced|dollars?|bucks|usd|euros?|hi|hello|hey|thanks?|what|which|where|when|how|"
     r"much|many|there|here|tell|know|let|more|less|compare|comparison|vs|versus|difference|"
-    r"between|better|sort|sorted)\b",
+    r"between|better|sort|sorted|sure|really|ok|okay|yes|yeah|yep|actually|maybe|hmm+|um+|oh|"
+    r"ah|wow|nice|cool|awesome)\b",
     re.I,
 )
 
@@ -598,7 +616,7 @@ class MessageParser:
             return IntentName.OTHER
         if _GREETING.match(text):
             return IntentName.GREETING
-        if _CLOSING.match(text) or _OFF_TOPIC.search(text):
+        if is_chatter(text) or _OFF_TOPIC.search(text):
             return IntentName.OTHER
         for name, pattern in _INTENT_RULES:
             if pattern.search(text):

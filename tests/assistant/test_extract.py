@@ -152,6 +152,13 @@ def test_a_plain_question_stays_a_search_and_other_becomes_a_search_only_for_tex
     assert IntentExtractor(PARSER, invent).extract("?!").intent.intent is IntentName.OTHER
 
 
+def test_a_puzzled_message_stays_other_whatever_the_model_reads_into_it() -> None:
+    for style in ("few_shot", "short"):
+        model = model_saying({"intent": "search", "query": "why"})
+        got = IntentExtractor(PARSER, model, prompt_style=style).extract("why?")
+        assert (got.intent.intent, got.intent.query) == (IntentName.OTHER, "")
+
+
 def test_a_trained_model_reads_the_intent_of_what_the_parser_calls_a_search() -> None:
     text = "who painted the mona lisa"
     assert PARSER.parse(text).intent is IntentName.SEARCH  # the parser's fall-through

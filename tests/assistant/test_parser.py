@@ -247,6 +247,42 @@ def test_an_ordinal_naming_a_generation_is_a_product_word(text: str, query: str)
     assert (got.intent, got.refs, got.query) == (IntentName.SEARCH, [], query)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "why?",
+        "why not?",
+        "how come?",
+        "really?",
+        "hmm",
+        "huh",
+        "what do you mean",
+        "ah ok",
+        "i dont understand",
+        "why is that",
+        "that is weird",
+        "sure",
+        "maybe later",
+    ],
+)
+def test_puzzlement_and_filler_are_not_searches(text: str) -> None:
+    got = PARSER.parse(text)
+    assert (got.intent, got.query) == (IntentName.OTHER, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("sure, show me sony speakers", "speakers"),
+        ("really cheap speakers", "speakers"),
+        ("why is that one so expensive?", ""),
+        ("fine tip pens", "fine tip pens"),
+    ],
+)
+def test_conversational_words_stay_out_of_the_product_words(text: str, query: str) -> None:
+    assert PARSER.parse(text).query == query
+
+
 def test_an_order_number_without_the_word_order() -> None:
     assert PARSER.parse("cancel 90210 please").order_id == "90210"
     assert PARSER.parse("order status for 558812").order_id == "558812"

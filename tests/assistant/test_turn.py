@@ -201,6 +201,13 @@ def test_matches_say_which_asked_word_none_of_them_mentions(tmp_path: Path) -> N
     assert "none of them mentions 'rugged'" in r.reply and len(r.products) >= 2
 
 
+def test_a_puzzled_why_is_not_searched_for(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    bot.respond("s", "bluetooth speaker")
+    r = bot.respond("s", "why?")
+    assert r.tools_called == [] and r.products == [] and "may not carry" not in r.reply
+
+
 def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(sample_products())
