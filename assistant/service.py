@@ -60,6 +60,11 @@ class ServiceDesk(Protocol):
         """The draft reply for a service intent (orders, cart, returns, policy, handoff)."""
         ...
 
+    def policy_answer(self, text: str) -> Draft | None:
+        """The store policy passage a product question asks about too ("does the 2nd one have
+        a warranty?"), quoted; None when the desk has no policy or none answers it."""
+        ...
+
 
 _CANNOT = {
     IntentName.ADD_TO_CART: "add products to a cart",
@@ -78,6 +83,10 @@ class NoServiceDesk:
     def takes(self, intent: Intent, state: SessionState, text: str) -> bool:
         """Never: without a store there is nothing to confirm or escalate."""
         return False
+
+    def policy_answer(self, text: str) -> Draft | None:
+        """None: without a store there is no store policy to quote."""
+        return None
 
     def handle(self, intent: Intent, state: SessionState, text: str) -> Draft:
         """Say which service this deployment does not offer, and what it can do instead."""
@@ -555,6 +564,11 @@ class StoreServiceDesk:
         ), True
 
     # -- policies and people -------------------------------------------------------------------
+
+    def policy_answer(self, text: str) -> Draft | None:
+        """The policy passage that answers `text`, quoted; None when none does."""
+        draft, found = self._policy(text)
+        return draft if found else None
 
     def _policy(self, text: str) -> Outcome:
         called = self.tools.call("search_policies", {"question": text})

@@ -68,6 +68,10 @@ _ATTRIBUTE_WORDS = {
     "connector": re.compile(r"\b(connector|plug|port)\b", re.I),
     "compatibility": re.compile(r"\b(compatible|compatibility|work with)\b", re.I),
 }
+# Product questions that store policy answers: "does the 2nd one have a warranty?"
+_POLICY_TOPIC = re.compile(
+    r"\b(warrant(?:y|ies)|guarantee[ds]?|ship(?:s|ping)?|deliver\w*)\b", re.I
+)
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
 _OFF_TASK = re.compile(
@@ -605,12 +609,21 @@ class Assistant:
         asked = [k for k, pattern in _ATTRIBUTE_WORDS.items() if pattern.search(text)]
         full = bool(_DETAIL_WORDS.search(text.lower()))
         positions = [state.shown.index(p.id) + 1 for p in products if p.id in state.shown]
+        body = [details_text(p, asked, full) for p in products]
+        passages: list[str] = []
+        tools_called = [called.name]
+        # The catalog holds no warranty or shipping terms per product; the store policy does.
+        policy = self.service.policy_answer(text) if _POLICY_TOPIC.search(text) else None
+        if policy is not None:
+            body += [policy.intro, policy.body]
+            passages, tools_called = policy.passages, tools_called + policy.tools_called
         return Draft(
             intro="",
-            body="\n".join(details_text(p, asked, full) for p in products),
+            body="\n".join(body),
             cards=[ProductCard.of(p, "the product you asked about") for p in products],
             evidence=products,
-            tools_called=[called.name],
+            passages=passages,
+            tools_called=tools_called,
             subject=products[0].id,
             refs=positions,
         )

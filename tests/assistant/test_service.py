@@ -253,6 +253,18 @@ def test_a_policy_answer_quotes_and_cites_the_passage(tmp_path: Path) -> None:
     assert "could not find that in our store policy" in unknown.reply
 
 
+def test_a_product_question_about_warranty_or_shipping_quotes_the_policy(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    shown = bot.respond("s", "bluetooth speaker").products
+    r = bot.respond("s", "does the second one have a warranty?")
+    assert [c.id for c in r.products] == [shown[1].id]
+    assert r.tools_called == ["get_product_details", "search_policies"]
+    assert 'Our store policy ("Warranty") says:\n"Every product carries' in r.reply
+    assert shown[1].title in r.reply and r.grounded
+    r = bot.respond("s", "is the first one in stock?")
+    assert r.tools_called == ["get_product_details"] and "store policy" not in r.reply
+
+
 def test_handoff_on_request_with_transcript_and_order_context(tmp_path: Path) -> None:
     bot = make_assistant(tmp_path)
     store = store_of(bot)

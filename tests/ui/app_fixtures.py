@@ -34,6 +34,10 @@ class HandoffDesk:
         """Hand over."""
         return Draft(intro=HANDED_OVER, handoff=True)
 
+    def policy_answer(self, text: str) -> Draft | None:
+        """No policy to quote."""
+        return None
+
 
 def slow_model(seconds: float) -> ChatModel:
     """A model that takes `seconds` for each answer (extraction: the parser decides)."""
