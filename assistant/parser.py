@@ -255,7 +255,9 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
         re.compile(
             rf"\b(my {_CART}|what(?:'s| is) in (?:my|the) {_CART}|(?:view|show|"
             rf"open|see|check) (?:my |the )?{_CART}|{_CART} total|what (?:have|did) "
-            r"i (?:added|add|put))\b",
+            r"i (?:added|add|put))\b"
+            # "remove it", "delete the second one": only the cart has things to remove.
+            r"|^\s*(?:(?:ok|okay|please|actually|now),?\s+)*(?:remove|delete)\b",
             re.I,
         ),
     ),

@@ -112,6 +112,7 @@ _ANGRY = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"(?<![\w$.])#?(\d{3,10})\b(?![.,]\d)")
+_NAMES_CART = re.compile(r"\b(?:cart|basket|trolley)\b", re.I)
 _REMOVE = re.compile(r"\b(remove|delete|take (?:\w+ )?out|drop|get rid of)\b", re.I)
 _RETURN_ORDER = re.compile(r"\breturn (?:order|#?\d)", re.I)
 _LIST = re.compile(r"\b(orders|order history|all (?:of )?my|list)\b", re.I)
@@ -528,7 +529,24 @@ class StoreServiceDesk:
         cart: CartView = self._call("view_cart", {}, state).artifact
         items = cart.items
         words = set(re.findall(r"[a-z0-9]{3,}", text.lower())) - {"remove", "cart", "from", "the"}
-        if intent.refs and items:
+        if not items:
+            return Draft(intro="Your cart is empty, so there is nothing to remove.", shown=[]), True
+        in_cart = [i.product_id for i in items]
+        if intent.refs and state.shown and state.shown != in_cart and not _NAMES_CART.search(text):
+            # "remove the second one" points at the list shown last, which is not the cart:
+            # remove that product if it is in the cart, never the cart's second line ("the
+            # second one in my cart" is).
+            n = len(state.shown)
+            positions = [n if r == -1 else r for r in intent.refs]
+            ids = [state.shown[p - 1] for p in positions if 1 <= p <= n]
+            target = [i for i in items if i.product_id in ids]
+            if ids and not target:
+                return Draft(
+                    intro="That product is not in your cart.",
+                    body=_cart_summary(cart),
+                    passages=[money(cart.total, "USD")],
+                ), False
+        elif intent.refs and items:
             positions = [len(items) if r == -1 else r for r in intent.refs]
             target = [items[p - 1] for p in positions if 1 <= p <= len(items)]
         elif len(items) == 1:

@@ -283,6 +283,22 @@ def test_conversational_words_stay_out_of_the_product_words(text: str, query: st
     assert PARSER.parse(text).query == query
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "refs"),
+    [
+        ("remove it", "view_cart", []),
+        ("ok remove the second one", "view_cart", [2]),
+        ("please delete the first item", "view_cart", [1]),
+        ("how do I remove the battery", "search", []),
+    ],
+)
+def test_a_message_that_starts_by_removing_is_about_the_cart(
+    text: str, intent: str, refs: list[int]
+) -> None:
+    got = PARSER.parse(text)
+    assert (got.intent, got.refs) == (IntentName(intent), refs)
+
+
 def test_an_order_number_without_the_word_order() -> None:
     assert PARSER.parse("cancel 90210 please").order_id == "90210"
     assert PARSER.parse("order status for 558812").order_id == "558812"

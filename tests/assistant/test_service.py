@@ -233,6 +233,28 @@ def test_cart_add_by_reference_stock_check_and_live_prices(tmp_path: Path) -> No
     assert "empty" in removed.reply and removed.grounded
 
 
+def test_remove_by_position_means_the_list_shown_last_unless_the_cart_is_named(
+    tmp_path: Path,
+) -> None:
+    index = InMemoryIndex()
+    index.upsert(sample_products())
+    bot = make_assistant(tmp_path, index=index)
+    assert "nothing to remove" in bot.respond("s", "remove it", "C001").reply
+    shown = bot.respond("s", "bluetooth speaker", "C001").products
+    bot.respond("s", "add the first one to my cart", "C001")
+    bot.respond("s", "add the second one to my cart", "C001")
+    cart = [line.product_id for line in store_of(bot).cart("C001")]
+    assert sorted(cart) == sorted([shown[0].id, shown[1].id])
+    # The search list is shown last: "the third one" is a speaker that is not in the cart.
+    kept = bot.respond("s", "remove the third one", "C001")
+    assert "not in your cart" in kept.reply and not kept.state_changed and kept.grounded
+    assert len(store_of(bot).cart("C001")) == 2
+    # "the second one" of that list is in the cart: that product goes, whatever its line.
+    gone = bot.respond("s", "remove the second one", "C001")
+    assert gone.state_changed and shown[1].title in gone.reply
+    assert [line.product_id for line in store_of(bot).cart("C001")] == [shown[0].id]
+
+
 def test_cart_respects_low_stock(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert([product("z1", "Zeta speaker", "10.00", stock=1)])
