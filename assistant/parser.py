@@ -210,6 +210,12 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"charges?|options?)|free (?:shipping|delivery)|how much (?:is|does) (?:the )?"
             r"(?:shipping|delivery)|how (?:long|many days)\b.*\b(?:return|ship|deliver)\w*|"
             r"returns? window|privacy|payment (?:methods?|options?)|pay (?:with|by|using)|"
+            r"how (?:do|can|should|could) (?:i|we) pay|"
+            # the whole message asks to check out ("can I check out now?"), nothing else
+            r"^\s*(?:(?:ok|okay|please|now),?\s+)*(?:(?:can|could|may) (?:i|we)\s+|"
+            r"(?:i|we)(?:'d| would)? (?:like|want|need|wanna) to\s+|(?:i'?m\s+)?ready to\s+|"
+            r"let(?: me|'s)\s+)?(?:check ?out|proceed to (?:the )?checkout)(?:\s+now)?"
+            r"(?:,?\s+please)?(?=[\s?!.]*$)|"
             r"do you deliver|deliver (?:to|abroad|overseas|internationally|outside)|"
             r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
             r"(?:accept|take|allow) returns|"

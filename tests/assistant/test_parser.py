@@ -299,6 +299,23 @@ def test_a_message_that_starts_by_removing_is_about_the_cart(
     assert (got.intent, got.refs) == (IntentName(intent), refs)
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("checkout", "policy_question"),
+        ("how do I pay?", "policy_question"),
+        ("ready to check out!", "policy_question"),
+        ("ok, checkout please", "policy_question"),
+        ("usb checkout scanner", "search"),
+        ("can i see the cart before i checkout", "view_cart"),
+        ("want #2, take me to checkout", "add_to_cart"),
+        ("checkout counter display", "search"),
+    ],
+)
+def test_asking_to_check_out_or_pay_is_a_payment_question(text: str, intent: str) -> None:
+    assert PARSER.parse(text).intent == IntentName(intent)
+
+
 def test_an_order_number_without_the_word_order() -> None:
     assert PARSER.parse("cancel 90210 please").order_id == "90210"
     assert PARSER.parse("order status for 558812").order_id == "558812"

@@ -271,6 +271,9 @@ def test_a_policy_answer_quotes_and_cites_the_passage(tmp_path: Path) -> None:
     r = bot.respond("s", "do you offer free shipping?")
     assert r.reply.startswith('Our store policy ("Shipping: costs and times") says:')
     assert "orders of $50 or more ship free" in r.reply and r.grounded
+    for text in ("checkout", "how do I pay?"):
+        paid = bot.respond("s", text)
+        assert paid.reply.startswith('Our store policy ("Payment") says:') and paid.grounded
     unknown = bot.respond("s", "what is your policy on pets?")
     assert "could not find that in our store policy" in unknown.reply
 
