@@ -7,12 +7,14 @@ it may replace a draft's template intro.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from assistant.intent import Intent
 from assistant.tools import Comparison, money, stock_phrase
+from retrieval.lexical import tokenize
 from retrieval.product import Product
 from retrieval.search import Hit
 
@@ -103,13 +105,47 @@ def table_text(table: Comparison) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def details_text(product: Product, asked: list[str], full: bool) -> str:
+def either_of(words: list[str]) -> str:
+    """Quoted words joined: 'a'; 'a' or 'b'; 'a', 'b' or 'c'."""
+    quoted = [repr(w) for w in words]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def mention_text(product: Product, word: str) -> str | None:
+    """Where the product's data mentions `word` (an attribute, its description, its title),
+    quoted; None when it does not. "does the first one come with a lens?" gets the
+    description sentence that says "lens"."""
+    tokens = set(tokenize(word))
+    if not tokens:
+        return None
+
+    def says(text: str) -> bool:  # "record" is said by "recording"
+        return any(
+            t == w or (len(w) >= 4 and t.startswith(w)) for t in tokenize(text) for w in tokens
+        )
+
+    for key, value in product.attributes.items():
+        if says(f"{key} {value}"):
+            return f"Its {key.replace('_', ' ')} is {value}."
+    for sentence in re.split(r"(?<=[.;!?])\s+", product.description):
+        if says(sentence):
+            quoted = sentence if len(sentence) <= 160 else sentence[:157].rstrip() + "..."
+            return f'Its description says: "{quoted}"'
+    if says(f"{product.title} {product.category}"):
+        return f"Its title mentions {word!r}."
+    return None
+
+
+def details_text(
+    product: Product, asked: list[str], full: bool, about: list[str] | None = None
+) -> str:
     """The answer to a question about one product, from its data only.
 
     Args:
         product: The product.
         asked: Attribute names the question mentions.
         full: Also give the description and the main attributes.
+        about: Other words the question asks about ("lens"): where the data mentions each.
     """
     parts = [
         f"{product.title}: {money(product.price, product.currency)}, {stock_phrase(product.stock)}."
@@ -120,6 +156,11 @@ def details_text(product: Product, asked: list[str], full: bool) -> str:
         parts.append(
             f"Its {label} is {value}." if value else f"The catalog does not list its {label}."
         )
+    mentions = {word: mention_text(product, word) for word in about or []}
+    parts += list(dict.fromkeys(text for text in mentions.values() if text))
+    unmentioned = [word for word, text in mentions.items() if text is None]
+    if unmentioned:
+        parts.append(f"Its product data does not mention {either_of(unmentioned)}.")
     if full:
         if product.description:
             parts.append(product.description[:300])

@@ -34,6 +34,7 @@ from assistant.reply import (
     TurnDone,
     TurnResult,
     details_text,
+    either_of,
     table_text,
 )
 from assistant.service import NoServiceDesk, ServiceDesk
@@ -68,6 +69,19 @@ _ATTRIBUTE_WORDS = {
     "connector": re.compile(r"\b(connector|plug|port)\b", re.I),
     "compatibility": re.compile(r"\b(compatible|compatibility|work with)\b", re.I),
 }
+# Words of a product question that ask nothing of the product's data ("does the first one
+# come with ..."); what is left ("lens") is looked up in that data (`mention_text`).
+_NOT_ASKED = frozenset(
+    """does do did is are was were can could will would should has have had come comes came
+    with include includes included including it its this that these those one ones item items
+    product products option number the and any there how what which when where who why much
+    many tell about more please still also too really know want need get got take work works
+    support supports use first second third fourth fifth sixth seventh eighth ninth tenth last
+    final stock available availability price cost costs expensive cheap for from you your yes
+    okay then than well good they them their there here just only able is it do me my an on
+    in to of or no so up at by we us be go if as am""".split()
+)
+_MAX_ASKED = 3
 # Product questions that store policy answers: "does the 2nd one have a warranty?"
 _POLICY_TOPIC = re.compile(
     r"\b(warrant(?:y|ies)|guarantee[ds]?|ship(?:s|ping)?|deliver\w*)\b", re.I
@@ -147,10 +161,21 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
     return [w for w in words if tokenize(w) and not any(mentioned(t) for t in tokenize(w))]
 
 
-def _either(words: list[str]) -> str:
-    """'a', 'a' or 'b', 'a', 'b' or 'c'."""
-    quoted = [repr(w) for w in words]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+def _asked_about(text: str, products: list[Product], brands: list[str]) -> list[str]:
+    """The words a product question asks about that the reply's other parts do not answer:
+    not question words, attribute or detail words, policy topics, brands, or words of the
+    products' titles (those point at the product). At most three."""
+    named = {t for p in products for t in tokenize(f"{p.title} {p.brand}")}
+    named |= {t for b in brands for t in tokenize(b)}
+    covered = [*_ATTRIBUTE_WORDS.values(), _DETAIL_WORDS, _POLICY_TOPIC]
+    out: list[str] = []
+    for word in dict.fromkeys(re.findall(r"\b[a-z][a-z0-9]+\b", text.lower())):
+        if word in _NOT_ASKED or any(p.search(word) for p in covered):
+            continue
+        if not set(tokenize(word)) - named:
+            continue
+        out.append(word)
+    return out[:_MAX_ASKED]
 
 
 def _kind_test(query: str) -> Callable[[str], bool]:
@@ -529,7 +554,7 @@ class Assistant:
             picked = hits
             unmentioned = _unmentioned(filters.query, [h.product for h in hits])
             intro = (
-                f"None of our {of_kind} products mentions {_either(unmentioned)}. "
+                f"None of our {of_kind} products mentions {either_of(unmentioned)}. "
                 if unmentioned
                 else f"I found no {of_kind} that matches {filters.query!r}. "
             ) + "These are the closest, shown as alternatives:"
@@ -548,7 +573,7 @@ class Assistant:
             unmentioned = _unmentioned(filters.query, [h.product for h in picked])
             if unmentioned:
                 intro += f"; {'it does not mention' if n == 1 else 'none of them mentions'} "
-                intro += _either(unmentioned)
+                intro += either_of(unmentioned)
             intro += ":"
         alternative = relaxed is not filters or not any(matched)
         cards = [ProductCard.of_hit(h, alternative) for h in picked]
@@ -609,7 +634,8 @@ class Assistant:
         asked = [k for k, pattern in _ATTRIBUTE_WORDS.items() if pattern.search(text)]
         full = bool(_DETAIL_WORDS.search(text.lower()))
         positions = [state.shown.index(p.id) + 1 for p in products if p.id in state.shown]
-        body = [details_text(p, asked, full) for p in products]
+        about = _asked_about(text, products, intent.brands)
+        body = [details_text(p, asked, full, about) for p in products]
         passages: list[str] = []
         tools_called = [called.name]
         # The catalog holds no warranty or shipping terms per product; the store policy does.

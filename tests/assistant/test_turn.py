@@ -208,6 +208,35 @@ def test_a_puzzled_why_is_not_searched_for(tmp_path: Path) -> None:
     assert r.tools_called == [] and r.products == [] and "may not carry" not in r.reply
 
 
+def test_a_product_question_is_answered_from_its_data_or_says_the_data_is_silent(
+    tmp_path: Path,
+) -> None:
+    camera = product(
+        "k1",
+        "Sony Cyber-shot W270 compact camera",
+        "62.95",
+        category="camera",
+        description="Compact camera with 12.1 megapixels and 720p HD movie recording. "
+        "5x optical zoom Carl Zeiss lens.",
+        attributes={"colour": "Silver"},
+    )
+    index = InMemoryIndex()
+    index.upsert([camera, product("k2", "HP Photosmart M407 camera", "18.95", category="camera")])
+    bot = make(tmp_path, fake_model(), index)
+    bot.respond("s", "camera")
+    r = bot.respond("s", "does the Sony one have optical zoom?")
+    assert r.reply.endswith('Its description says: "5x optical zoom Carl Zeiss lens."')
+    assert r.reply.count("optical zoom") == 1 and r.grounded
+    r = bot.respond("s", "does it record hd video?")
+    assert 'Its description says: "Compact camera with 12.1 megapixels and 720p HD movie' in r.reply
+    assert r.reply.endswith("Its product data does not mention 'video'.") and r.grounded
+    r = bot.respond("s", "is it waterproof or rugged?")
+    assert r.reply.endswith("Its product data does not mention 'waterproof' or 'rugged'.")
+    # Words that point at the product, question words and stock words ask nothing more.
+    r = bot.respond("s", "is the sony camera still in stock?")
+    assert "mention" not in r.reply and "in stock" in r.reply
+
+
 def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(sample_products())
