@@ -43,6 +43,7 @@ class Intent(BaseModel):
         sort: A requested order.
         refs: Products shown earlier that the message points at: 1-based positions, -1 = last.
         order_id: An order number, when given.
+        in_stock: Only products in stock ("only the ones in stock"); read by the parser.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -57,6 +58,7 @@ class Intent(BaseModel):
     sort: SortOrder | None = None
     refs: list[int] = Field(default_factory=list)
     order_id: str | None = None
+    in_stock: bool = False
 
     @model_validator(mode="after")
     def _ordered_range(self) -> Intent:

@@ -358,6 +358,14 @@ _QUESTION = re.compile(
     r"weight|compatible)\b",
     re.I,
 )
+# "only the ones in stock", "in-stock items", "available now": a filter, not product words.
+_IN_STOCK_ONLY = re.compile(
+    r"\b(?:(?:only|just)\s+(?:(?:the|those|ones?|items?|products?|that|which|are|is)\s+)*"
+    r"(?:in[- ]stock|available)|in[- ]stock\s+(?:ones?|items?|products?|only)|"
+    r"(?:that|which)\s+(?:are|is)\s+(?:in[- ]stock|available)|available\s+(?:right\s+)?now|"
+    r"in[- ]stock(?=[\s?!.]*$)|^\s*in[- ]stock)\b",
+    re.I,
+)
 _BY_PRICE = r"(?:(?:sort(?:ed)?|order(?:ed)?|list(?:ed)?) by price,?\s*)?"
 _SORT_DESC = re.compile(
     rf"\b{_BY_PRICE}(?:most expensive|highest(?: price)?|(?:price )?high(?:est)? to low(?:est)?|"
@@ -475,8 +483,11 @@ class MessageParser:
         if by_price:
             sort = "price_desc" if desc else "price_asc"
             spans.append(by_price.span())
+        in_stock = _IN_STOCK_ONLY.search(work)
+        if in_stock:
+            spans.append(in_stock.span())
         content = self._content(_cut(work, spans + ref_spans + brand_spans + attribute_spans))
-        constrained = lo is not None or hi is not None or bool(attributes or sort)
+        constrained = lo is not None or hi is not None or bool(attributes or sort or in_stock)
         intent = self._intent(work, refs, order_id, content, constrained, bool(brands))
         if intent in _ORDER_INTENTS and order_id is None:
             number = _ORDER_NUMBER.search(_cut(work, spans))
@@ -498,6 +509,7 @@ class MessageParser:
             sort=sort,
             refs=refs,
             order_id=order_id,
+            in_stock=bool(in_stock),
         )
 
     def _prices(self, text: str) -> tuple[Decimal | None, Decimal | None, list[Span]]:

@@ -52,6 +52,7 @@ class ActiveFilters(BaseModel):
     price_max: Decimal | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
     sort: SortOrder | None = None
+    in_stock: bool = False
 
 
 class SessionState(BaseModel):

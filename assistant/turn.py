@@ -107,6 +107,8 @@ def _describe(f: ActiveFilters) -> str:
         parts.append("from " + " or ".join(f.brands))
     if f.attributes:
         parts.append("in " + ", ".join(f.attributes.values()))
+    if f.in_stock:
+        parts.append("in-stock only")  # not "in stock": that would claim stock (grounding)
     if f.price_min is not None and f.price_max is not None:
         parts.append(f"between {money(f.price_min, 'USD')} and {money(f.price_max, 'USD')}")
     elif f.price_max is not None:
@@ -120,8 +122,14 @@ def _describe(f: ActiveFilters) -> str:
     return " ".join(parts)
 
 
-_RELAXATIONS = (("attributes",), ("brands",), ("price_min", "price_max"))
-_EMPTY: dict[str, object] = {"attributes": {}, "brands": [], "price_min": None, "price_max": None}
+_RELAXATIONS = (("in_stock",), ("attributes",), ("brands",), ("price_min", "price_max"))
+_EMPTY: dict[str, object] = {
+    "in_stock": False,
+    "attributes": {},
+    "brands": [],
+    "price_min": None,
+    "price_max": None,
+}
 
 
 def _matching(hits: list[Hit], query: str) -> list[bool]:
@@ -213,6 +221,7 @@ def _search_args(f: ActiveFilters, limit: int) -> dict[str, object]:
         "price_min": f.price_min,
         "price_max": f.price_max,
         "attributes": f.attributes,
+        "in_stock_only": f.in_stock,
         "sort": f.sort,
         "limit": limit,
     }
@@ -248,6 +257,8 @@ def plan_search(
         new.query = " ".join([new.query, *other_values]).strip()
     if intent.brands:
         new.brands = list(intent.brands)
+    if intent.in_stock:
+        new.in_stock = True
     if colour:
         new.attributes = {**new.attributes, **colour}
     if intent.price_min is not None or intent.price_max is not None:

@@ -316,6 +316,22 @@ def test_asking_to_check_out_or_pay_is_a_payment_question(text: str, intent: str
     assert PARSER.parse(text).intent == IntentName(intent)
 
 
+@pytest.mark.parametrize(
+    ("text", "query", "in_stock"),
+    [
+        ("only in stock ones", "", True),
+        ("wireless mouse in stock", "wireless mouse", True),
+        ("do you have wireless mice in stock?", "wireless mice", True),
+        ("in-stock keyboards only", "keyboards", True),
+        ("show me only the ones that are available", "", True),
+        ("stock ticker display", "ticker display", False),
+    ],
+)
+def test_asking_for_stock_only_is_a_filter(text: str, query: str, in_stock: bool) -> None:
+    got = PARSER.parse(text)
+    assert (got.query, got.in_stock) == (query, in_stock)
+
+
 def test_an_order_number_without_the_word_order() -> None:
     assert PARSER.parse("cancel 90210 please").order_id == "90210"
     assert PARSER.parse("order status for 558812").order_id == "558812"

@@ -237,6 +237,19 @@ def test_a_product_question_is_answered_from_its_data_or_says_the_data_is_silent
     assert "mention" not in r.reply and "in stock" in r.reply
 
 
+def test_in_stock_only_filters_and_is_relaxed_last_resort(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    shown = bot.respond("s", "bluetooth speaker").products
+    assert "s3" in [c.id for c in shown]  # the Anker speaker, out of stock
+    r = bot.respond("s", "only in stock ones")
+    assert r.products and all(c.stock > 0 for c in r.products)
+    assert "bluetooth speaker in-stock only" in r.reply and r.tools_called == ["search_products"]
+    r = bot.respond("t", "anker speaker in stock")
+    assert r.reply.startswith("Nothing in the catalog matches speaker from Anker in-stock only.")
+    assert r.grounded
+    assert r.products[0].id == "s3" and r.products[0].alternative
+
+
 def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(sample_products())
