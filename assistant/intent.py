@@ -44,6 +44,7 @@ class Intent(BaseModel):
         refs: Products shown earlier that the message points at: 1-based positions, -1 = last.
         order_id: An order number, when given.
         in_stock: Only products in stock ("only the ones in stock"); read by the parser.
+        more: The next products of the active search ("show me more"); read by the parser.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -59,6 +60,7 @@ class Intent(BaseModel):
     refs: list[int] = Field(default_factory=list)
     order_id: str | None = None
     in_stock: bool = False
+    more: bool = False
 
     @model_validator(mode="after")
     def _ordered_range(self) -> Intent:

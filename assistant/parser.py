@@ -358,6 +358,14 @@ _QUESTION = re.compile(
     r"weight|compatible)\b",
     re.I,
 )
+# "show me more", "any others?", "next page": the next products of the search shown last.
+_MORE = re.compile(
+    r"^\s*(?:(?:ok|okay|please|and|yes|can you|could you),?\s+)*(?:(?:show|give|see|list)\s+"
+    r"(?:me\s+|us\s+)?)?(?:some\s+|any\s+)?(?:more|others|other ones|next(?: page| ones| five)?|"
+    r"the next (?:page|ones|five))(?:\s+(?:results?|options?|ones|products?|items?|please))*"
+    r"[\s?!.]*$",
+    re.I,
+)
 # "only the ones in stock", "in-stock items", "available now": a filter, not product words.
 _IN_STOCK_ONLY = re.compile(
     r"\b(?:(?:only|just)\s+(?:(?:the|those|ones?|items?|products?|that|which|are|is)\s+)*"
@@ -483,6 +491,8 @@ class MessageParser:
         if by_price:
             sort = "price_desc" if desc else "price_asc"
             spans.append(by_price.span())
+        if _MORE.match(work):
+            return Intent(intent=IntentName.REFINE, more=True)
         in_stock = _IN_STOCK_ONLY.search(work)
         if in_stock:
             spans.append(in_stock.span())

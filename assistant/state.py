@@ -53,6 +53,8 @@ class ActiveFilters(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict)
     sort: SortOrder | None = None
     in_stock: bool = False
+    category: str | None = None
+    page: int = Field(default=0, ge=0)
 
 
 class SessionState(BaseModel):

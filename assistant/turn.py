@@ -224,6 +224,7 @@ def _search_args(f: ActiveFilters, limit: int) -> dict[str, object]:
         "in_stock_only": f.in_stock,
         "sort": f.sort,
         "limit": limit,
+        "category": f.category,
     }
 
 
@@ -236,6 +237,8 @@ def plan_search(
     filters and changes what the message names; a message with new product words starts over.
     "Cheaper" means cheaper than everything just shown, "more expensive" the reverse.
     """
+    if intent.more:  # "show me more": the same search, its next page
+        return active.model_copy(update={"page": active.page + 1})
     named = {w for b in intent.brands for w in b.lower().split()}
     words = [w for w in intent.query.lower().split() if w not in _REFINE_FILLER | named]
     refining = bool(active.query or active.brands) and (
@@ -251,6 +254,7 @@ def plan_search(
                 if _NEW_TOPIC.match(text)
                 else " ".join(dict.fromkeys(active.query.split() + words))
             )
+            new.category = None  # new words may name another kind
     else:
         new = ActiveFilters(query=intent.query or (intent.category or ""))
     if other_values:
@@ -273,6 +277,7 @@ def plan_search(
         new.price_max = None
     if intent.sort:
         new.sort = intent.sort
+    new.page = 0
     return new
 
 
@@ -508,6 +513,8 @@ class Assistant:
         yield Status("search", f"Searching the catalog for {filters.query or 'products'}")
         wanted = " ".join(p for p in (filters.query, _describe(filters)) if p)
         passages = [f"Searched for {wanted}."]
+        if filters.page:
+            return self._next_page(filters, wanted, passages)
         called = [self.tools.call("search_products", _search_args(filters, self.show))]
         hits: list[Hit] = called[0].artifact
         relaxed = filters
@@ -548,6 +555,9 @@ class Assistant:
                 found: list[Hit] = called[-1].artifact
                 if any(found_matched := _matching(found, filters.query)):
                     hits, matched = found, found_matched
+                    # "cheaper", "show me more" go on among that kind
+                    filters = relaxed = filters.model_copy(update={"category": kind})
+                    state.filters = filters
                 elif found and not _describe(filters):
                     # The catalog has the kind, not with these words ("ergonomic keyboard"):
                     # its closest products of that kind are the alternatives, and the reply
@@ -598,6 +608,34 @@ class Assistant:
             # The model writes the sentence over matches only, and not when the reply must say
             # a word of the query is unmentioned: it would echo "waterproof" as a fact.
             model_may_write=not alternative and not unmentioned,
+            shown=[c.id for c in cards],
+            subject="",
+        )
+
+    def _next_page(self, filters: ActiveFilters, wanted: str, passages: list[str]) -> Draft:
+        """The next products of the active search ("show me more"): its hits after the pages
+        already shown, matches only; no filter is relaxed for them."""
+        start = filters.page * self.show
+        called = self.tools.call("search_products", _search_args(filters, start + self.show))
+        hits: list[Hit] = called.artifact[start:]
+        matched = _matching(hits, filters.query)
+        if not any(matched):
+            return Draft(
+                intro=f"That is everything I found for {wanted}. Tell me what else to look for.",
+                passages=passages,
+                tools_called=[called.name],
+            )
+        picked = hits[: max(i for i, m in enumerate(matched) if m) + 1]
+        cards = [ProductCard.of_hit(h, False) for h in picked]
+        n = len(picked)
+        return Draft(
+            intro=f"Here {'is 1 more match' if n == 1 else f'are {n} more matches'} for {wanted}:",
+            body="\n".join(c.line(i) for i, c in enumerate(cards, 1)),
+            cards=cards,
+            evidence=[h.product for h in picked],
+            passages=passages,
+            tools_called=[called.name],
+            model_may_write=False,
             shown=[c.id for c in cards],
             subject="",
         )

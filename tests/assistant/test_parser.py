@@ -332,6 +332,23 @@ def test_asking_for_stock_only_is_a_filter(text: str, query: str, in_stock: bool
     assert (got.query, got.in_stock) == (query, in_stock)
 
 
+@pytest.mark.parametrize(
+    ("text", "more"),
+    [
+        ("show me more", True),
+        ("more please", True),
+        ("any others?", True),
+        ("next page", True),
+        ("ok, show me some more results", True),
+        ("more expensive ones", False),
+        ("more hp ink", False),
+    ],
+)
+def test_asking_for_more_is_the_next_page(text: str, more: bool) -> None:
+    got = PARSER.parse(text)
+    assert got.more is more and (got.intent is IntentName.REFINE or not more)
+
+
 def test_an_order_number_without_the_word_order() -> None:
     assert PARSER.parse("cancel 90210 please").order_id == "90210"
     assert PARSER.parse("order status for 558812").order_id == "558812"

@@ -250,6 +250,32 @@ def test_in_stock_only_filters_and_is_relaxed_last_resort(tmp_path: Path) -> Non
     assert r.products[0].id == "s3" and r.products[0].alternative
 
 
+def test_show_me_more_pages_through_the_active_search(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product(f"m{i}", f"Brand{i} wireless mouse", f"{10 + i}.00", category="mouse")
+            for i in range(8)
+        ]
+    )
+    bot = make(tmp_path, None, index)
+    first = [c.id for c in bot.respond("s", "wireless mouse").products]
+    assert len(first) == 5
+    more = bot.respond("s", "show me more")
+    assert more.reply.startswith("Here are 3 more matches for wireless mouse:")
+    second = [c.id for c in more.products]
+    assert len(second) == 3 and not set(first) & set(second)
+    assert set(first + second) == {f"m{i}" for i in range(8)}
+    # References point at the page shown last.
+    r = bot.respond("s", "is the second one in stock?")
+    assert [c.id for c in r.products] == [second[1]]
+    done = bot.respond("s", "any others?")
+    assert done.reply.startswith("That is everything I found for wireless mouse.")
+    assert done.products == []
+    # A refinement starts again from the first page.
+    assert len(bot.respond("s", "cheaper").products) >= 1
+
+
 def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(sample_products())
@@ -429,6 +455,9 @@ def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
     assert r.tools_called == ["search_products", "search_products"]
     assert [c.id for c in r.products] == ["n1"] and not r.products[0].alternative
     assert "may not carry it" not in r.reply and "HP 530 Notebook PC" in r.reply
+    # The search goes on among that kind: no laptop bags on the next page.
+    more = bot.respond("s", "show me more")
+    assert more.products == [] and more.reply.startswith("That is everything I found for laptop")
     # The kind's products must still hold most of the query's words to match: a laptop is no
     # "sofa laptop". The catalog has laptops, so the reply does not say it may not carry them:
     # it shows its closest laptops as alternatives and says which word none of them mentions.
