@@ -573,7 +573,7 @@ class StoreServiceDesk:
             said.append(f"Removed {title} from your cart.")
         return Draft(
             intro=" ".join(said),
-            body=_cart_summary(cart),
+            body=_cart_summary(cart, emptied=True),
             evidence=[i.product for i in cart.items if i.product] + removed,
             passages=passages,
             tools_called=tools,
@@ -684,8 +684,8 @@ def _cart_lines(cart: CartView) -> str:
     return "\n".join(lines)
 
 
-def _cart_summary(cart: CartView) -> str:
+def _cart_summary(cart: CartView, emptied: bool = False) -> str:
     count = sum(i.quantity for i in cart.items if i.product)
     if not count:
-        return "Your cart is now empty."
+        return "Your cart is now empty." if emptied else "Your cart is empty."
     return f"Your cart: {count} item{'s' if count != 1 else ''}, total {money(cart.total, 'USD')}."

@@ -558,12 +558,16 @@ class Assistant:
                     # "cheaper", "show me more" go on among that kind
                     filters = relaxed = filters.model_copy(update={"category": kind})
                     state.filters = filters
-                elif found and not _describe(filters):
-                    # The catalog has the kind, not with these words ("ergonomic keyboard"):
-                    # its closest products of that kind are the alternatives, and the reply
-                    # says which words none of them mentions.
-                    hits, of_kind = found, kind
-        if relaxed is not filters or (not any(matched) and _describe(filters)):
+                elif found:
+                    # The catalog has the kind, not with these words ("ergonomic keyboard",
+                    # "laptop for college under 500"): its closest products of that kind are
+                    # the first alternatives, and the reply says which words none of them
+                    # mentions.
+                    unmentioned = _unmentioned(filters.query, [h.product for h in found])
+                    ids = {h.product.id for h in found}
+                    rest = [h for h in hits if h.product.id not in ids]
+                    hits, of_kind = (found + rest)[: self.show], kind
+        if relaxed is not filters:
             picked = hits
             loose = _describe(relaxed)
             intro = (
@@ -573,12 +577,16 @@ class Assistant:
             )
         elif not any(matched) and of_kind:
             picked = hits
-            unmentioned = _unmentioned(filters.query, [h.product for h in hits])
+            loose = _describe(filters)
+            products = f"{of_kind} products" + (f" {loose}" if loose else "")
             intro = (
-                f"None of our {of_kind} products mentions {either_of(unmentioned)}. "
+                f"None of our {products} mentions {either_of(unmentioned)}. "
                 if unmentioned
-                else f"I found no {of_kind} that matches {filters.query!r}. "
+                else f"I found no {products} that match {filters.query!r}. "
             ) + "These are the closest, shown as alternatives:"
+        elif not any(matched) and _describe(filters):
+            picked = hits
+            intro = f"Nothing in the catalog matches {wanted}. The closest alternatives:"
         elif not any(matched):
             picked = hits
             intro = (

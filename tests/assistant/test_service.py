@@ -240,6 +240,9 @@ def test_remove_by_position_means_the_list_shown_last_unless_the_cart_is_named(
     index.upsert(sample_products())
     bot = make_assistant(tmp_path, index=index)
     assert "nothing to remove" in bot.respond("s", "remove it", "C001").reply
+    bot.respond("s", "anker speaker", "C001")  # out of stock
+    refused = bot.respond("s", "add the first one to my cart", "C001")
+    assert "Your cart is empty." in refused.reply and "now empty" not in refused.reply
     shown = bot.respond("s", "bluetooth speaker", "C001").products
     bot.respond("s", "add the first one to my cart", "C001")
     bot.respond("s", "add the second one to my cart", "C001")

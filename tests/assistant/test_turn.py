@@ -276,6 +276,23 @@ def test_show_me_more_pages_through_the_active_search(tmp_path: Path) -> None:
     assert len(bot.respond("s", "cheaper").products) >= 1
 
 
+def test_under_a_price_the_kind_named_comes_first_among_the_alternatives(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("w1", "Logitech M185 wireless mouse", "14.99", category="mouse"),
+            product("w2", "HP X200 wireless mouse", "19.99", category="mouse"),
+            product("v1", "V7 standard mouse USB", "7.95", category="mouse"),
+            product("p1", "StarTech wireless mouse adapter", "25.95", category="adapter"),
+        ]
+    )
+    bot = make(tmp_path, None, index)
+    assert {c.id for c in bot.respond("s", "wireless mouse under $30").products} >= {"w1", "w2"}
+    r = bot.respond("s", "something cheaper")
+    assert r.reply.startswith("None of our mouse products up to $14.98 mentions 'wireless'.")
+    assert r.products[0].id == "v1" and all(c.alternative for c in r.products)
+
+
 def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(sample_products())
@@ -463,7 +480,7 @@ def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
     # it shows its closest laptops as alternatives and says which word none of them mentions.
     r = bot.respond("t", "sofa laptop")
     assert r.tools_called == ["search_products", "search_products"]
-    assert [c.id for c in r.products] == ["n1"] and r.products[0].alternative
+    assert r.products[0].id == "n1" and all(c.alternative for c in r.products)
     assert r.reply.startswith("None of our notebook products mentions 'sofa'.")
     assert "may not carry it" not in r.reply and not r.wrote
     # A "laptop sofa" is a sofa: no kind of the catalog is named, nothing more is searched.
