@@ -193,7 +193,10 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"representative|operator|manager|customer (?:service|support)|connect me|"
             r"transfer me|(?:talk|speak|chat) (?:to|with) (?:a |an |the |your )?(?:someone|"
             r"anyone|somebody|person|staff|people|support)|phone number|"
-            r"(?:call|ring) (?:you|someone|somebody))\b",
+            r"(?:call|ring) (?:you|someone|somebody)|"
+            # billing trouble is for a person: "I was charged twice", "double charged"
+            r"charged (?:me )?(?:twice|two times|double|too much|the wrong amount)|"
+            r"double[- ]charged|overcharged|billing (?:problem|issue|error|mistake))\b",
             re.I,
         ),
     ),
@@ -219,7 +222,8 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"do you deliver|deliver (?:to|abroad|overseas|internationally|outside)|"
             r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
             r"(?:accept|take|allow) returns|"
-            r"pick ?up (?:in|from|at) (?:the |a )?(?:store|shop)|click and collect)\b",
+            r"pick ?(?:it |them )?up (?:in|from|at) (?:the |a )?(?:store|shop)|click and collect|"
+            r"discounts?|coupons?|promo(?:tion)? codes?|voucher codes?)\b",
             re.I,
         ),
     ),
@@ -243,7 +247,8 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"(?:number|info\w*|code|link|for|on)|order status|status of (?:my )?order|my orders?|"
             r"(?:expected|estimated) delivery|delivery date|"
             r"has (?:it|my order) shipped|when will .* arrive|i (?:have )?ordered|"
-            r"(?:hasn't|has not|not yet|never) arrived)\b",
+            r"(?:hasn't|has not|not yet|never) arrived|"
+            r"my (?:order|package|parcel|delivery) (?:is|was) (?:late|delayed|lost|missing))\b",
             re.I,
         ),
     ),
@@ -394,6 +399,7 @@ _FILLER = re.compile(
     r"prices|priced|dollars?|bucks|usd|euros?|hi|hello|hey|thanks?|what|which|where|when|how|"
     r"much|many|there|here|tell|know|let|more|less|compare|comparison|vs|versus|difference|"
     r"between|better|sort|sorted|sure|really|ok|okay|yes|yeah|yep|actually|maybe|hmm+|um+|oh|"
+    r"too|meant|mean|no|"
     r"ah|wow|nice|cool|awesome)\b",
     re.I,
 )

@@ -349,6 +349,22 @@ def test_asking_for_more_is_the_next_page(text: str, more: bool) -> None:
     assert got.more is more and (got.intent is IntentName.REFINE or not more)
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "query"),
+    [
+        ("thanks, can you show me monitors too?", "search", "monitors"),
+        ("no, I meant keyboards", "search", "keyboards"),
+        ("any discounts?", "policy_question", ""),
+        ("can I pick it up in store?", "policy_question", ""),
+        ("my package is late", "order_status", ""),
+        ("I was charged twice", "handoff", ""),
+    ],
+)
+def test_everyday_service_wordings(text: str, intent: str, query: str) -> None:
+    got = PARSER.parse(text)
+    assert (got.intent, got.query) == (IntentName(intent), query)
+
+
 def test_an_order_number_without_the_word_order() -> None:
     assert PARSER.parse("cancel 90210 please").order_id == "90210"
     assert PARSER.parse("order status for 558812").order_id == "558812"
