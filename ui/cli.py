@@ -438,7 +438,16 @@ def chat(
             typer.echo("starting the model server (the first start converts the model)...")
             proc = llm_server.start_configured(settings)
         try:
-            _chat(build_assistant(settings), settings, session_id, once, customer, as_json)
+            assistant = build_assistant(settings)  # seeds the demo store when it is empty
+            if customer is not None and settings.store:
+                from ui.store_cli import _store
+
+                if _store(settings).customer(customer) is None:
+                    typer.echo(
+                        f"error: no customer {customer!r} (the demo has C001..C010)", err=True
+                    )
+                    raise typer.Exit(1)
+            _chat(assistant, settings, session_id, once, customer, as_json)
         finally:
             if proc is not None:
                 llm_server.stop(proc)

@@ -198,6 +198,8 @@ def test_chat_once_json_continues_a_session_across_invocations(
     assert other.exit_code == 0  # the first sign-in claims the session
     denied = cli.invoke(app, ["chat", "--once", "hi", "--session", session, "--customer", "C002"])
     assert denied.exit_code == 1 and "another customer" in denied.output
+    unknown = cli.invoke(app, ["chat", "--once", "my orders", "--customer", "C999"])
+    assert unknown.exit_code == 1 and "no customer 'C999'" in unknown.output
 
 
 @pytest.mark.model
