@@ -399,7 +399,7 @@ _FILLER = re.compile(
     r"prices|priced|dollars?|bucks|usd|euros?|hi|hello|hey|thanks?|what|which|where|when|how|"
     r"much|many|there|here|tell|know|let|more|less|compare|comparison|vs|versus|difference|"
     r"between|better|sort|sorted|sure|really|ok|okay|yes|yeah|yep|actually|maybe|hmm+|um+|oh|"
-    r"too|meant|mean|no|"
+    r"too|meant|mean|no|whats|recommend|suggest|rated|"
     r"ah|wow|nice|cool|awesome)\b",
     re.I,
 )

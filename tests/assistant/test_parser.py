@@ -354,6 +354,8 @@ def test_asking_for_more_is_the_next_page(text: str, more: bool) -> None:
     [
         ("thanks, can you show me monitors too?", "search", "monitors"),
         ("no, I meant keyboards", "search", "keyboards"),
+        ("whats the cheapest printer you have", "search", "printer"),
+        ("can you recommend a good mouse for gaming?", "search", "mouse gaming"),
         ("any discounts?", "policy_question", ""),
         ("can I pick it up in store?", "policy_question", ""),
         ("my package is late", "order_status", ""),
