@@ -73,13 +73,13 @@ _ATTRIBUTE_WORDS = {
 # come with ..."); what is left ("lens") is looked up in that data (`mention_text`).
 _NOT_ASKED = frozenset(
     """does do did is are was were can could will would should has have had come comes came
-    with include includes included including it its this that these those one ones item items
-    product products option number the and any there how what which when where who why much
-    many tell about more please still also too really know want need get got take work works
-    support supports use first second third fourth fifth sixth seventh eighth ninth tenth last
-    final stock available availability price cost costs expensive cheap for from you your yes
-    okay then than well good they them their there here just only able is it do me my an on
-    in to of or no so up at by we us be go if as am""".split()
+    with include includes included including it its this that these those one ones item
+    items product products option number the and any there how what which when where who
+    why much many tell about more please still also too really know want need get got take
+    work works support supports use first second third fourth fifth sixth seventh eighth
+    ninth tenth last final stock available availability price cost costs expensive cheap
+    for from you your yes okay then than well good they them their here just only able me
+    my an on in to of or no so up at by we us be go if as am""".split()
 )
 _MAX_ASKED = 3
 # Product questions that store policy answers: "does the 2nd one have a warranty?"
