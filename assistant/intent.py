@@ -45,6 +45,7 @@ class Intent(BaseModel):
         order_id: An order number, when given.
         in_stock: Only products in stock ("only the ones in stock"); read by the parser.
         more: The next products of the active search ("show me more"); read by the parser.
+        quantity: How many to add to the cart ("add 2 of the first one"); read by the parser.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -61,6 +62,7 @@ class Intent(BaseModel):
     order_id: str | None = None
     in_stock: bool = False
     more: bool = False
+    quantity: int = Field(default=1, ge=1, le=999)
 
     @model_validator(mode="after")
     def _ordered_range(self) -> Intent:

@@ -316,6 +316,13 @@ _CHATTER = re.compile(
 )
 
 
+def _quantity(word: str) -> int:
+    word = word.lower()
+    if word.isdigit():
+        return max(1, int(word))
+    return 2 if word.startswith("a ") else _QUANTITY_WORDS[word]
+
+
 def is_closing(text: str) -> bool:
     """Whether the message only thanks, agrees or says goodbye ("ok thanks, bye")."""
     return bool(_CLOSING.match(text))
@@ -371,6 +378,15 @@ _MORE = re.compile(
     r"[\s?!.]*$",
     re.I,
 )
+# "add 2 of the first one", "I'll take three of them", "add 2 to my cart": a quantity for the
+# cart. A number followed by anything else ("2 tb drive") is not one.
+_QUANTITY = re.compile(
+    r"\b(?:add|buy|take|get|order|want|need|have)\s+(\d{1,3}|two|three|four|five|six|"
+    rf"a couple(?: of)?|a pair of)\s+(?:(?:of\s+)?(?:the|those|these|them|it|that|this)\b|of\s+"
+    rf"(?=(?:#|number|option|item)\b)|(?:to|in|into)\s+(?:my|the)\s+{_CART}\b|more\b)",
+    re.I,
+)
+_QUANTITY_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 # "only the ones in stock", "in-stock items", "available now": a filter, not product words.
 _IN_STOCK_ONLY = re.compile(
     r"\b(?:(?:only|just)\s+(?:(?:the|those|ones?|items?|products?|that|which|are|is)\s+)*"
@@ -499,12 +515,17 @@ class MessageParser:
             spans.append(by_price.span())
         if _MORE.match(work):
             return Intent(intent=IntentName.REFINE, more=True)
+        quantity = _QUANTITY.search(work)
+        if quantity:
+            spans.append(quantity.span(1))
         in_stock = _IN_STOCK_ONLY.search(work)
         if in_stock:
             spans.append(in_stock.span())
         content = self._content(_cut(work, spans + ref_spans + brand_spans + attribute_spans))
         constrained = lo is not None or hi is not None or bool(attributes or sort or in_stock)
         intent = self._intent(work, refs, order_id, content, constrained, bool(brands))
+        if quantity:
+            intent = IntentName.ADD_TO_CART
         if intent in _ORDER_INTENTS and order_id is None:
             number = _ORDER_NUMBER.search(_cut(work, spans))
             order_id = number.group(1).upper() if number else None
@@ -526,6 +547,7 @@ class MessageParser:
             refs=refs,
             order_id=order_id,
             in_stock=bool(in_stock),
+            quantity=_quantity(quantity.group(1)) if quantity else 1,
         )
 
     def _prices(self, text: str) -> tuple[Decimal | None, Decimal | None, list[Span]]:

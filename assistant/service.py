@@ -477,7 +477,9 @@ class StoreServiceDesk:
         said, cards, changed, passages, tools = [], [], False, [], []
         changes: list[CartChange] = []
         for product_id in ids:
-            called = self._call("add_to_cart", {"product_id": product_id, "quantity": 1}, state)
+            called = self._call(
+                "add_to_cart", {"product_id": product_id, "quantity": intent.quantity}, state
+            )
             change: CartChange = called.artifact
             changes.append(change)
             tools.append(called.name)
@@ -489,19 +491,26 @@ class StoreServiceDesk:
             cards.append(ProductCard.of(p, "added to your cart" if change.ok else "not added"))
             if change.ok:
                 changed = True
-                said.append(f"Added {p.title} ({money(p.price, p.currency)}) to your cart.")
+                many = f"{intent.quantity} x " if intent.quantity > 1 else ""
+                each = " each" if intent.quantity > 1 else ""
+                said.append(
+                    f"Added {many}{p.title} ({money(p.price, p.currency)}{each}) to your cart."
+                )
             elif change.problem == "out of stock":
                 said.append(f"{p.title} is out of stock, so I cannot add it.")
             else:
                 said.append(
                     f"{p.title} is {stock_phrase(p.stock)}, and your cart already holds "
-                    f"{change.quantity}, so I cannot add more."
+                    f"{change.quantity}, so I cannot add "
+                    + (f"{intent.quantity} more." if intent.quantity > 1 else "more.")
                 )
+        passages.append(f"The customer asked for {intent.quantity}.")
         cart = change.cart  # the cart after the last change, priced from the catalog
         return Draft(
             intro=" ".join(said),
             body=_cart_summary(cart),
             cards=cards,
+            subject=ids[-1] if len(ids) == 1 else None,  # "add 2 more" adds more of it
             evidence=[i.product for i in cart.items if i.product]
             + [c.product for c in changes if c.product],
             passages=passages,

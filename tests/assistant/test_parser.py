@@ -367,6 +367,26 @@ def test_everyday_service_wordings(text: str, intent: str, query: str) -> None:
     assert (got.intent, got.query) == (IntentName(intent), query)
 
 
+@pytest.mark.parametrize(
+    ("text", "refs", "quantity"),
+    [
+        ("I want 2 of the first one", [1], 2),
+        ("add two of the second one to my cart", [2], 2),
+        ("add 3 more to my cart", [], 3),
+        ("add a couple of the last one", [-1], 2),
+        ("add the first one to my cart", [1], 1),
+    ],
+)
+def test_a_quantity_for_the_cart(text: str, refs: list[int], quantity: int) -> None:
+    got = PARSER.parse(text)
+    assert (got.intent, got.refs, got.quantity) == (IntentName.ADD_TO_CART, refs, quantity)
+
+
+def test_a_number_before_product_words_is_not_a_quantity() -> None:
+    got = PARSER.parse("I want 4 hdmi cables")
+    assert (got.intent, got.quantity) == (IntentName.SEARCH, 1)
+
+
 def test_an_order_number_without_the_word_order() -> None:
     assert PARSER.parse("cancel 90210 please").order_id == "90210"
     assert PARSER.parse("order status for 558812").order_id == "558812"

@@ -233,6 +233,21 @@ def test_cart_add_by_reference_stock_check_and_live_prices(tmp_path: Path) -> No
     assert "empty" in removed.reply and removed.grounded
 
 
+def test_a_quantity_is_added_and_more_of_the_same_product_after_it(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert([product("z1", "Zeta speaker", "10.00", stock=4), *sample_products()])
+    bot = make_assistant(tmp_path, index=index)
+    assert bot.respond("s", "zeta speaker", "C001").products[0].id == "z1"
+    two = bot.respond("s", "I want 2 of the first one", "C001")
+    assert two.reply.startswith("Added 2 x Zeta speaker ($10.00 each) to your cart.")
+    assert two.grounded and store_of(bot).cart("C001")[0].quantity == 2
+    over = bot.respond("s", "add 3 more to my cart", "C001")
+    assert "your cart already holds 2, so I cannot add 3 more" in over.reply
+    assert not over.state_changed and over.grounded
+    one = bot.respond("s", "add 2 more to my cart", "C001")
+    assert one.state_changed and store_of(bot).cart("C001")[0].quantity == 4
+
+
 def test_remove_by_position_means_the_list_shown_last_unless_the_cart_is_named(
     tmp_path: Path,
 ) -> None:
