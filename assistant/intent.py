@@ -46,6 +46,8 @@ class Intent(BaseModel):
         in_stock: Only products in stock ("only the ones in stock"); read by the parser.
         more: The next products of the active search ("show me more"); read by the parser.
         quantity: How many to add to the cart ("add 2 of the first one"); read by the parser.
+        similar: Products like the one pointed at ("something similar to the first one"); read
+            by the parser.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -63,6 +65,7 @@ class Intent(BaseModel):
     in_stock: bool = False
     more: bool = False
     quantity: int = Field(default=1, ge=1, le=999)
+    similar: bool = False
 
     @model_validator(mode="after")
     def _ordered_range(self) -> Intent:

@@ -378,6 +378,14 @@ _MORE = re.compile(
     r"[\s?!.]*$",
     re.I,
 )
+# "something similar to the first one", "anything like it?", "more like this", "alternatives to
+# the third one": products like one shown, not words to search for.
+_SIMILAR = re.compile(
+    r"\b(?:similar(?:\s+(?:ones?|products?|items?))?(?:\s+to)?|(?:something|anything|more|others?|"
+    r"ones?|products?)\s+like|alternatives?\s+(?:to|for))\s*(?:(?:the|that|this|it|them|these|"
+    r"those)\b|$|[?.!])",
+    re.I,
+)
 # "add 2 of the first one", "I'll take three of them", "add 2 to my cart": a quantity for the
 # cart. A number followed by anything else ("2 tb drive") is not one.
 _QUANTITY = re.compile(
@@ -515,6 +523,9 @@ class MessageParser:
             spans.append(by_price.span())
         if _MORE.match(work):
             return Intent(intent=IntentName.REFINE, more=True)
+        if _SIMILAR.search(work):
+            refs, _ = self._refs(work)
+            return Intent(intent=IntentName.SEARCH, similar=True, refs=refs)
         quantity = _QUANTITY.search(work)
         if quantity:
             spans.append(quantity.span(1))

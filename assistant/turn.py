@@ -488,6 +488,8 @@ class Assistant:
             return self.service.handle(intent, state, text)
         if name not in _SERVICE_TURN:
             state.pending, state.stalls = None, 0
+        if intent.similar:
+            return (yield from self._similar(intent, state))
         if name in (IntentName.SEARCH, IntentName.REFINE):
             return (yield from self._search(intent, state, text))
         if name is IntentName.PRODUCT_QUESTION:
@@ -616,6 +618,51 @@ class Assistant:
             # The model writes the sentence over matches only, and not when the reply must say
             # a word of the query is unmentioned: it would echo "waterproof" as a fact.
             model_may_write=not alternative and not unmentioned,
+            shown=[c.id for c in cards],
+            subject="",
+        )
+
+    def _similar(self, intent: Intent, state: SessionState) -> Generator[Event, None, Draft]:
+        """Products like the one pointed at ("something similar to the first one"): the same
+        kind (category), the most relevant first; they become the active search, so "cheaper"
+        and "show me more" go on from them."""
+        ids, problem = self._targets(intent, state)
+        if problem:
+            return Draft(intro=problem)
+        called = [self.tools.call("get_product_details", {"product_ids": ids[:1]})]
+        found: list[Product] = called[0].artifact
+        if not found:
+            return Draft(
+                intro="That product is no longer in the catalog.",
+                tools_called=[called[0].name],
+                subject="",
+            )
+        like = found[0]
+        kind = like.category if like.category != "other" else None
+        filters = ActiveFilters(query=kind or like.title, category=kind)
+        state.filters = filters
+        yield Status("search", f"Looking for products like {like.title}")
+        called.append(self.tools.call("search_products", _search_args(filters, self.show + 1)))
+        hits = [h for h in called[-1].artifact if h.product.id != like.id][: self.show]
+        tools_called = [c.name for c in called]
+        if not hits:
+            return Draft(
+                intro=f"I found nothing else like {like.title} in the catalog.",
+                evidence=[like],
+                tools_called=tools_called,
+            )
+        cards = [ProductCard.of_hit(h, False) for h in hits]
+        n = len(cards)
+        return Draft(
+            intro=f"Here {'is 1 product' if n == 1 else f'are {n} products'} like {like.title}"
+            + (f" ({kind})" if kind else "")
+            + ":",
+            body="\n".join(c.line(i) for i, c in enumerate(cards, 1)),
+            cards=cards,
+            evidence=[like, *(h.product for h in hits)],
+            passages=[f"Products like {like.title}."],
+            tools_called=tools_called,
+            model_may_write=False,
             shown=[c.id for c in cards],
             subject="",
         )

@@ -382,6 +382,22 @@ def test_a_quantity_for_the_cart(text: str, refs: list[int], quantity: int) -> N
     assert (got.intent, got.refs, got.quantity) == (IntentName.ADD_TO_CART, refs, quantity)
 
 
+@pytest.mark.parametrize(
+    ("text", "similar", "refs"),
+    [
+        ("something similar to the first one", True, [1]),
+        ("anything like the second one?", True, [2]),
+        ("more like this", True, []),
+        ("alternatives to the third one", True, [3]),
+        ("speakers like JBL", False, []),
+        ("I would like the first one", False, [1]),
+    ],
+)
+def test_similar_to_a_shown_product(text: str, similar: bool, refs: list[int]) -> None:
+    got = PARSER.parse(text)
+    assert (got.similar, got.refs) == (similar, refs)
+
+
 def test_a_number_before_product_words_is_not_a_quantity() -> None:
     got = PARSER.parse("I want 4 hdmi cables")
     assert (got.intent, got.quantity) == (IntentName.SEARCH, 1)

@@ -293,6 +293,19 @@ def test_under_a_price_the_kind_named_comes_first_among_the_alternatives(tmp_pat
     assert r.products[0].id == "v1" and all(c.alternative for c in r.products)
 
 
+def test_something_similar_shows_other_products_of_that_kind(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    shown = bot.respond("s", "wireless mouse").products
+    first = bot.index.get(shown[0].id)
+    r = bot.respond("s", "something similar to the first one")
+    assert r.reply.startswith(f"Here is 1 product like {first.title} (mouse):")
+    assert [c.id for c in r.products] == ["m2"] and first.id == "m1" and r.grounded
+    assert r.tools_called == ["get_product_details", "search_products"]
+    # They are the active search now.
+    assert bot.respond("s", "show me more").reply.startswith("That is everything I found for mouse")
+    assert "not shown you any products" in bot.respond("t", "show me similar ones").reply
+
+
 def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(sample_products())
