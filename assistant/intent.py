@@ -29,6 +29,11 @@ class IntentName(StrEnum):
     OTHER = "other"
 
 
+# Slots only the parser reads: they are not in the schema the model decodes under, nor in its
+# training targets (the adapter was trained without them; offering them changed its answers).
+PARSER_ONLY_FIELDS = frozenset({"in_stock", "more", "quantity", "similar"})
+
+
 class Intent(BaseModel):
     """One message, structured.
 

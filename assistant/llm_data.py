@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import Field
 
 from assistant.chat_model import Message
-from assistant.intent import Intent
+from assistant.intent import PARSER_ONLY_FIELDS, Intent
 from assistant.parser import around
 from retrieval.product import Product
 
@@ -137,7 +137,7 @@ def json_number(value: Decimal) -> int | float:
 
 # The order of a target's fields, which the decoding schema keeps: `Intent`'s, with
 # `price_around` right after `price_max`.
-_FIELDS = tuple(Intent.model_fields)
+_FIELDS = tuple(f for f in Intent.model_fields if f not in PARSER_ONLY_FIELDS)
 TARGET_ORDER = (
     *_FIELDS[: _FIELDS.index("price_max") + 1],
     "price_around",

@@ -11,7 +11,7 @@ from typing import Any
 from assistant.chat_model import FunctionChatModel, Message
 from assistant.errors import ModelUnavailable
 from assistant.extract import IntentExtractor, build_messages
-from assistant.intent import IntentName
+from assistant.intent import Intent, IntentName
 from assistant.parser import MessageParser, around
 
 PARSER = MessageParser(brands=["Sony", "JBL", "Logitech"], categories=["bluetooth speaker"])
@@ -150,6 +150,16 @@ def test_a_plain_question_stays_a_search_and_other_becomes_a_search_only_for_tex
     assert got.intent.intent is IntentName.SEARCH and got.intent.query == "books"
     invent = model_saying({"intent": "search", "query": "laptop"})
     assert IntentExtractor(PARSER, invent).extract("?!").intent.intent is IntentName.OTHER
+
+
+def test_the_model_is_never_offered_the_parser_only_slots() -> None:
+    from assistant.extract import decoding_schema, message_schema
+    from assistant.intent import PARSER_ONLY_FIELDS
+
+    assert PARSER_ONLY_FIELDS <= set(Intent.model_fields)
+    for schema in (decoding_schema(["Sony"]), message_schema("add 2 of the first one", ["Sony"])):
+        assert not PARSER_ONLY_FIELDS & set(schema["properties"])
+    assert list(decoding_schema([])["properties"])[:2] == ["intent", "query"]
 
 
 def test_a_puzzled_message_stays_other_whatever_the_model_reads_into_it() -> None:
