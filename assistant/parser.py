@@ -175,6 +175,7 @@ _LENGTH_AFTER = re.compile(r"^\s*(?:long|length|lead|cable|cord|high|wide|tall)\
 _LENGTH_BEFORE = re.compile(r"\b(?:cable|cord|lead|length|of)\s*$", re.I)
 
 _CART = r"(?:cart|basket|trolley)"
+NAMES_CART = re.compile(rf"\b{_CART}\b", re.I)
 # "which of these is best for gaming", "which would you pick": a comparison of what is shown.
 _WHICH_OF = re.compile(
     r"\bwhich (?:one )?(?:of (?:these|them|those|the (?:two|three|2|3))|would you "
@@ -316,13 +317,6 @@ _CHATTER = re.compile(
 )
 
 
-def _quantity(word: str) -> int:
-    word = word.lower()
-    if word.isdigit():
-        return max(1, int(word))
-    return 2 if word.startswith("a ") else _QUANTITY_WORDS[word]
-
-
 def is_closing(text: str) -> bool:
     """Whether the message only thanks, agrees or says goodbye ("ok thanks, bye")."""
     return bool(_CLOSING.match(text))
@@ -395,6 +389,16 @@ _QUANTITY = re.compile(
     re.I,
 )
 _QUANTITY_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def _quantity(word: str) -> int:
+    """The quantity `_QUANTITY` read: "2", "three", "a couple of" (2)."""
+    word = word.lower()
+    if word.isdigit():
+        return max(1, int(word))
+    return 2 if word.startswith("a ") else _QUANTITY_WORDS[word]
+
+
 # "only the ones in stock", "in-stock items", "available now": a filter, not product words.
 _IN_STOCK_ONLY = re.compile(
     r"\b(?:(?:only|just)\s+(?:(?:the|those|ones?|items?|products?|that|which|are|is)\s+)*"
@@ -502,6 +506,11 @@ class MessageParser:
         reference phrases and filler are taken out.
         """
         work = " ".join(text.split())
+        if _MORE.match(work):
+            return Intent(intent=IntentName.REFINE, more=True)
+        refs, ref_spans = self._refs(work)
+        if _SIMILAR.search(work):
+            return Intent(intent=IntentName.SEARCH, similar=True, refs=refs)
         lo, hi, spans = self._prices(work)
         order = _ORDER.search(work)
         if order is None and _ORDER_CONTEXT.search(work):
@@ -509,7 +518,6 @@ class MessageParser:
         order_id = order.group(1).upper() if order else None
         if order:
             spans.append(order.span())
-        refs, ref_spans = self._refs(work)
         brands, brand_spans = self._brands_in(work)
         attributes, attribute_spans = self._attributes(work)
         category = next(
@@ -521,11 +529,6 @@ class MessageParser:
         if by_price:
             sort = "price_desc" if desc else "price_asc"
             spans.append(by_price.span())
-        if _MORE.match(work):
-            return Intent(intent=IntentName.REFINE, more=True)
-        if _SIMILAR.search(work):
-            refs, _ = self._refs(work)
-            return Intent(intent=IntentName.SEARCH, similar=True, refs=refs)
         quantity = _QUANTITY.search(work)
         if quantity:
             spans.append(quantity.span(1))

@@ -33,6 +33,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from assistant.intent import Intent, IntentName
+from assistant.parser import NAMES_CART
 from assistant.policy import (
     RETURN_WINDOW_DAYS,
     Condition,
@@ -112,7 +113,6 @@ _ANGRY = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"(?<![\w$.])#?(\d{3,10})\b(?![.,]\d)")
-_NAMES_CART = re.compile(r"\b(?:cart|basket|trolley)\b", re.I)
 _REMOVE = re.compile(r"\b(remove|delete|take (?:\w+ )?out|drop|get rid of)\b", re.I)
 _RETURN_ORDER = re.compile(r"\breturn (?:order|#?\d)", re.I)
 _LIST = re.compile(r"\b(orders|order history|all (?:of )?my|list)\b", re.I)
@@ -541,7 +541,7 @@ class StoreServiceDesk:
         if not items:
             return Draft(intro="Your cart is empty, so there is nothing to remove.", shown=[]), True
         in_cart = [i.product_id for i in items]
-        if intent.refs and state.shown and state.shown != in_cart and not _NAMES_CART.search(text):
+        if intent.refs and state.shown and state.shown != in_cart and not NAMES_CART.search(text):
             # "remove the second one" points at the list shown last, which is not the cart:
             # remove that product if it is in the cart, never the cart's second line ("the
             # second one in my cart" is).

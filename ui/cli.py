@@ -440,13 +440,9 @@ def chat(
         try:
             assistant = build_assistant(settings)  # seeds the demo store when it is empty
             if customer is not None and settings.store:
-                from ui.store_cli import _store
+                from ui.store_cli import _store, require_customer
 
-                if _store(settings).customer(customer) is None:
-                    typer.echo(
-                        f"error: no customer {customer!r} (the demo has C001..C010)", err=True
-                    )
-                    raise typer.Exit(1)
+                require_customer(_store(settings), customer)
             _chat(assistant, settings, session_id, once, customer, as_json)
         finally:
             if proc is not None:

@@ -27,6 +27,13 @@ def _store(settings: Settings) -> Any:
         raise typer.Exit(2) from None
 
 
+def require_customer(store: Any, customer: str) -> None:
+    """Exit 1 with a clear message when the store has no such customer."""
+    if store.customer(customer) is None:
+        typer.echo(f"error: no customer {customer!r} (the demo has C001..C010)", err=True)
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `store` commands to the `shopassist` app."""
     store_app = typer.Typer(no_args_is_help=True, help="The demo store: orders and the queue.")
@@ -63,9 +70,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List a customer's orders with their ids and statuses."""
         store = _store(Settings())
-        if store.customer(customer) is None:
-            typer.echo(f"error: no customer {customer!r} (the demo has C001..C010)", err=True)
-            raise typer.Exit(1)
+        require_customer(store, customer)
         found = store.orders(customer)
         rows = [
             {
