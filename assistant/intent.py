@@ -31,7 +31,7 @@ class IntentName(StrEnum):
 
 # Slots only the parser reads: they are not in the schema the model decodes under, nor in its
 # training targets (the adapter was trained without them; offering them changed its answers).
-PARSER_ONLY_FIELDS = frozenset({"in_stock", "more", "quantity", "similar"})
+PARSER_ONLY_FIELDS = frozenset({"in_stock", "more", "quantity", "similar", "size"})
 
 
 class Intent(BaseModel):
@@ -53,6 +53,8 @@ class Intent(BaseModel):
         quantity: How many to add to the cart ("add 2 of the first one"); read by the parser.
         similar: Products like the one pointed at ("something similar to the first one"); read
             by the parser.
+        size: A size relative to the products shown ("is there a bigger size?", "smaller
+            ones", "a longer one"); read by the parser.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -71,6 +73,7 @@ class Intent(BaseModel):
     more: bool = False
     quantity: int = Field(default=1, ge=1, le=999)
     similar: bool = False
+    size: Literal["bigger", "smaller", "longer", "shorter"] | None = None
 
     @model_validator(mode="after")
     def _ordered_range(self) -> Intent:

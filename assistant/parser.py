@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Literal
 
 from assistant.intent import Intent, IntentName, SortOrder
 
@@ -344,6 +345,7 @@ _REFINE_CUE = re.compile(
     re.I,
 )
 _ANAPHORA = re.compile(r"\b(ones|these|those)\b", re.I)
+_FOR = re.compile(r"\bfor\b", re.I)
 # A message that starts as a question ("when would option 5 arrive if I order today").
 _ASKS = re.compile(r"^\s*(?:when|how|what|whats|does|do|is|are|will|would|which|where|why)\b", re.I)
 # "does it work with mac?", "is that kettle cordless?", "how many pages does that toner do?"
@@ -380,6 +382,21 @@ _SIMILAR = re.compile(
     r"those)\b|$|[?.!])",
     re.I,
 )
+# "is there a bigger size?", "smaller ones", "a larger screen": a size relative to what was shown;
+# the size words go with it ("screen size" is not a product word).
+_SIZE = re.compile(
+    r"\b(bigger|larger|smaller|more compact|longer|shorter)"
+    r"(?:\s+(?:screens?|displays?|sizes?|capacity|storage|ones?|versions?|models?|packs?)){0,2}\b",
+    re.I,
+)
+_SIZE_WORDS: dict[str, Literal["bigger", "smaller", "longer", "shorter"]] = {
+    "bigger": "bigger",
+    "larger": "bigger",
+    "smaller": "smaller",
+    "more compact": "smaller",
+    "longer": "longer",
+    "shorter": "shorter",
+}
 # "add 2 of the first one", "I'll take three of them", "add 2 to my cart": a quantity for the
 # cart. A number followed by anything else ("2 tb drive") is not one.
 _QUANTITY = re.compile(
@@ -389,6 +406,10 @@ _QUANTITY = re.compile(
     re.I,
 )
 _QUANTITY_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def _size(word: str) -> Literal["bigger", "smaller", "longer", "shorter"]:
+    return _SIZE_WORDS[" ".join(word.lower().split())]
 
 
 def _quantity(word: str) -> int:
@@ -535,8 +556,13 @@ class MessageParser:
         in_stock = _IN_STOCK_ONLY.search(work)
         if in_stock:
             spans.append(in_stock.span())
+        size = _SIZE.search(work)
+        if size:
+            spans.append(size.span())
         content = self._content(_cut(work, spans + ref_spans + brand_spans + attribute_spans))
-        constrained = lo is not None or hi is not None or bool(attributes or sort or in_stock)
+        constrained = (
+            lo is not None or hi is not None or bool(attributes or sort or in_stock or size)
+        )
         intent = self._intent(work, refs, order_id, content, constrained, bool(brands))
         if quantity:
             intent = IntentName.ADD_TO_CART
@@ -562,6 +588,7 @@ class MessageParser:
             order_id=order_id,
             in_stock=bool(in_stock),
             quantity=_quantity(quantity.group(1)) if quantity else 1,
+            size=_size(size.group(1)) if size and intent is IntentName.REFINE else None,
         )
 
     def _prices(self, text: str) -> tuple[Decimal | None, Decimal | None, list[Span]]:
@@ -669,11 +696,18 @@ class MessageParser:
 
     @staticmethod
     def _content(text: str) -> list[str]:
-        """The words left once filler is gone (slot values and references already cut out)."""
+        """The words left once filler is gone (slot values and references already cut out).
+
+        A purpose or owner after "for" comes first, as in the compound it stands for: "laptop
+        for college" is "college laptop", "a case for my iphone" "iphone case", so the last
+        word is the head, the kind of product wanted."""
         text = re.sub(r"[^\w\s'.-]", " ", _CONTRACTION.sub("", text))
         text = _REFINE_CUE.sub(lambda m: "_".join(m.group(0).split()), text)  # one word each
-        text = _FILLER.sub(" ", text)
-        return [w.strip(".'-").replace("_", " ") for w in text.split() if w.strip(".'-")]
+        parts = [
+            [w.strip(".'-").replace("_", " ") for w in _FILLER.sub(" ", part).split()]
+            for part in _FOR.split(text)
+        ]
+        return [w for part in reversed(parts) for w in part if w]
 
     @staticmethod
     def _intent(

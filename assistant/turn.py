@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -94,6 +95,30 @@ _OFF_TASK = re.compile(
     r"instruction\w*|happy to (?:order|buy|get|book|deliver))\b",
     re.I,
 )
+# What "bigger", "smaller", "longer" and "shorter" compare: size attributes in the order tried,
+# with the words and unit a reply uses (Icecat states diagonals in inches, storage in GB, cable
+# lengths in metres).
+_SIZES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "bigger": (
+        ("display_diagonal", "screen size", '"'),
+        ("storage_capacity", "storage capacity", " GB"),
+    ),
+    "longer": (("cable_length", "cable length", " m"),),
+}
+_SIZES["smaller"], _SIZES["shorter"] = _SIZES["bigger"], _SIZES["longer"]
+_SIZE_COMPARED = {
+    "bigger": "larger",
+    "smaller": "smaller",
+    "longer": "longer",
+    "shorter": "shorter",
+}
+_SIZE_EXTREME = {
+    "bigger": "largest",
+    "smaller": "smallest",
+    "longer": "longest",
+    "shorter": "shortest",
+}
+_SIZE_CANDIDATES = 50
 _SENTENCE_END = re.compile(r"(?<=[.!])\s")
 
 
@@ -184,6 +209,15 @@ def _asked_about(text: str, products: list[Product], brands: list[str]) -> list[
             continue
         out.append(word)
     return out[:_MAX_ASKED]
+
+
+def _size_of(product: Product, key: str) -> float | None:
+    """A size attribute of the product as a positive number; None when it has none."""
+    try:
+        value = float(product.attributes.get(key, ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def _kind_test(query: str) -> Callable[[str], bool]:
@@ -490,6 +524,8 @@ class Assistant:
             state.pending, state.stalls = None, 0
         if intent.similar:
             return (yield from self._similar(intent, state))
+        if intent.size and state.shown and not intent.attributes:
+            return (yield from self._sized(intent, state))
         if name in (IntentName.SEARCH, IntentName.REFINE):
             return (yield from self._search(intent, state, text))
         if name is IntentName.PRODUCT_QUESTION:
@@ -662,6 +698,82 @@ class Assistant:
             evidence=[like, *(h.product for h in hits)],
             passages=[f"Products like {like.title}."],
             tools_called=tools_called,
+            model_may_write=False,
+            shown=[c.id for c in cards],
+            subject="",
+        )
+
+    def _sized(self, intent: Intent, state: SessionState) -> Generator[Event, None, Draft]:
+        """Products of the active search bigger, smaller, longer or shorter than the one pointed
+        at, or than every product shown: "is there a bigger size?", "smaller ones", "a longer
+        one?". A size is one the catalog states as a number (`_SIZES`); the nearest comes
+        first. The active search stays as it was."""
+        size = intent.size or "bigger"
+        up = size in ("bigger", "longer")
+        if intent.refs or state.subject:
+            ids, problem = self._targets(intent, state)
+            if problem:
+                return Draft(intro=problem)
+            reference = self.index.get_many(ids)
+        else:
+            reference = self._shown(state)
+        measure = next(
+            (m for m in _SIZES[size] if any(_size_of(p, m[0]) is not None for p in reference)),
+            None,
+        )
+        if measure is None:
+            names = " or ".join(label for _, label, _ in _SIZES[size])
+            of = reference[0].title if len(reference) == 1 else "the products shown"
+            return Draft(
+                intro=f"The catalog gives no {names} for {of}, so I cannot tell which products "
+                f"are {size}.",
+                evidence=reference,
+            )
+        key, label, unit = measure
+        sized = [(v, p) for p in reference if (v := _size_of(p, key)) is not None]
+        limit, limit_of = (max if up else min)(sized, key=lambda t: t[0])
+        of = limit_of.title if len(reference) == 1 else f"the {_SIZE_EXTREME[size]} shown"
+        than = f"{_SIZE_COMPARED[size]} {label} than {of} ({limit_of.attributes[key]}{unit})"
+        filters = state.filters.model_copy(update={"page": 0})
+        if not filters.query and not filters.category and limit_of.category != "other":
+            filters.category = limit_of.category
+        yield Status("search", f"Looking for a {_SIZE_COMPARED[size]} {label}")
+        called = self.tools.call("search_products", _search_args(filters, _SIZE_CANDIDATES))
+        hits: list[Hit] = called.artifact
+        ids_shown = {p.id for p in reference}
+        found = [
+            (v, i, h)
+            for i, (h, m) in enumerate(zip(hits, _matching(hits, filters.query), strict=True))
+            if m
+            and h.product.id not in ids_shown
+            and (v := _size_of(h.product, key)) is not None
+            and (v > limit if up else v < limit)
+        ]
+        found.sort(key=lambda t: (t[0] if up else -t[0], t[1]))  # the nearest size first
+        picked = [h for _, _, h in found[: self.show]]
+        wanted = " ".join(
+            part for part in (filters.query or filters.category, _describe(filters)) if part
+        )
+        if not picked:
+            return Draft(
+                intro=f"Nothing among the matches for {wanted} has a {than}.",
+                evidence=reference,
+                passages=[f"Searched for {wanted}."],
+                tools_called=[called.name],
+            )
+        cards = [ProductCard.of_hit(h, False) for h in picked]
+        n = len(cards)
+        return Draft(
+            intro=f"Here {'is 1 product' if n == 1 else f'are {n} products'} with a {than}"
+            + (", the nearest first:" if n > 1 else ":"),
+            body="\n".join(
+                f"{c.line(i)} - {label} {h.product.attributes[key]}{unit}"
+                for i, (c, h) in enumerate(zip(cards, picked, strict=True), 1)
+            ),
+            cards=cards,
+            evidence=[*reference, *(h.product for h in picked)],
+            passages=[f"Searched for {wanted}."],
+            tools_called=[called.name],
             model_may_write=False,
             shown=[c.id for c in cards],
             subject="",

@@ -239,7 +239,7 @@ def test_bare_numbers_in_a_comparison_are_positions(text: str, refs: list[int], 
         ("4th gen ipad", "4th gen ipad"),
         ("sony pencil 2nd generation", "pencil 2nd generation"),
         ("laptop with 10th gen intel i5", "laptop 10th gen intel i5"),
-        ("folio for ipad air (3rd gen)", "folio ipad air 3rd gen"),
+        ("folio for ipad air (3rd gen)", "ipad air 3rd gen folio"),
     ],
 )
 def test_an_ordinal_naming_a_generation_is_a_product_word(text: str, query: str) -> None:
@@ -280,6 +280,23 @@ def test_puzzlement_and_filler_are_not_searches(text: str) -> None:
     ],
 )
 def test_conversational_words_stay_out_of_the_product_words(text: str, query: str) -> None:
+    assert PARSER.parse(text).query == query
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        # What comes after "for" is a purpose or owner: it goes first, as in the compound, so
+        # that the last word is the kind of product wanted.
+        ("laptop for college", "college laptop"),
+        ("a case for my iphone", "iphone case"),
+        ("i'm looking for a charger for my laptop", "laptop charger"),
+        ("headphones for running under $50", "running headphones"),
+        ("looking for a laptop", "laptop"),
+        ("anything for gaming?", "gaming"),
+    ],
+)
+def test_a_purpose_after_for_comes_before_the_kind(text: str, query: str) -> None:
     assert PARSER.parse(text).query == query
 
 
@@ -355,7 +372,7 @@ def test_asking_for_more_is_the_next_page(text: str, more: bool) -> None:
         ("thanks, can you show me monitors too?", "search", "monitors"),
         ("no, I meant keyboards", "search", "keyboards"),
         ("whats the cheapest printer you have", "search", "printer"),
-        ("can you recommend a good mouse for gaming?", "search", "mouse gaming"),
+        ("can you recommend a good mouse for gaming?", "search", "gaming mouse"),
         ("any discounts?", "policy_question", ""),
         ("can I pick it up in store?", "policy_question", ""),
         ("my package is late", "order_status", ""),
@@ -482,3 +499,25 @@ def test_brands_written_loosely() -> None:
     assert parser.parse("3m command hooks").brands == ["3M"]
     assert parser.parse("hdmi cable 3m long").brands == []
     assert parser.parse("usb-c cable 2 m, 3M").brands == ["3M"]
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("is there a bigger size?", "bigger"),
+        ("bigger screen size?", "bigger"),
+        ("do you have a larger one", "bigger"),
+        ("smaller ones?", "smaller"),
+        ("something more compact", "smaller"),
+        ("a longer one?", "longer"),
+        ("shorter?", "shorter"),
+    ],
+)
+def test_a_size_relative_to_what_was_shown_is_a_refinement(text: str, size: str) -> None:
+    got = PARSER.parse(text)
+    assert (got.intent, got.query, got.size) == (IntentName.REFINE, "", size)
+
+
+def test_bigger_in_a_new_search_is_not_a_relative_size() -> None:
+    got = PARSER.parse("any external hard drives 2tb or bigger? up to 80")
+    assert (got.intent, got.query, got.size) == (IntentName.SEARCH, "external hard drives", None)

@@ -306,6 +306,94 @@ def test_something_similar_shows_other_products_of_that_kind(tmp_path: Path) -> 
     assert "not shown you any products" in bot.respond("t", "show me similar ones").reply
 
 
+def _sized_catalog() -> InMemoryIndex:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product(f"t{n}", f"Vista {n} inch LCD TV", str(100 + n), category="tv", **extra)
+            for n, extra in [
+                (32, {"attributes": {"display_diagonal": "32"}}),
+                (40, {"attributes": {"display_diagonal": "40"}}),
+                (55, {"attributes": {"display_diagonal": "55"}}),
+                (65, {"attributes": {"display_diagonal": "65"}}),
+                (24, {"attributes": {"display_diagonal": "24"}}),
+                (50, {}),  # no size in its data: never shown as bigger or smaller
+            ]
+        ]
+        + [
+            product("c1", "Acme USB cable 1 m", "5", category="cable", **_length("1")),
+            product("c2", "Acme USB cable 3 m", "7", category="cable", **_length("3")),
+            product("c5", "Acme USB cable 5 m", "9", category="cable", **_length("5")),
+            product("h1", "Acme stereo headphones", "20", category="headphones"),
+        ]
+    )
+    return index
+
+
+def _length(metres: str) -> dict[str, object]:
+    return {"attributes": {"cable_length": metres}}
+
+
+def test_bigger_and_smaller_compare_the_size_the_catalog_states(tmp_path: Path) -> None:
+    bot = make(tmp_path, index=_sized_catalog())
+    bot.respond("s", "lcd tv under 141")  # 24, 32 and 40 inches
+    r = bot.respond("s", "is there a bigger size?")
+    # The search's filters stay: nothing larger than the largest shown is within the price.
+    assert r.reply == (
+        "Nothing among the matches for lcd tv up to $141.00 has a larger screen size than the "
+        'largest shown (40").'
+    )
+    assert r.products == [] and r.grounded
+    bot.respond("s", "lcd tv")  # 24, 32, 40, 50 (no size stated) and 55 inches
+    r = bot.respond("s", "any bigger ones?")
+    assert r.reply.startswith(
+        'Here is 1 product with a larger screen size than the largest shown (55"):\n'
+    )
+    assert [c.id for c in r.products] == ["t65"] and r.grounded
+    assert '- screen size 65"' in r.reply
+    r = bot.respond("s", "smaller ones?")  # than the one shown, the nearest first
+    assert r.reply.startswith(
+        'Here are 4 products with a smaller screen size than Vista 65 inch LCD TV (65"), the '
+        "nearest first:"
+    )
+    assert [c.id for c in r.products] == ["t55", "t40", "t32", "t24"] and r.grounded
+
+
+def test_longer_and_shorter_compare_cable_lengths(tmp_path: Path) -> None:
+    bot = make(tmp_path, index=_sized_catalog())
+    bot.respond("s", "usb cable")
+    bot.respond("s", "the first one")  # 1 m
+    r = bot.respond("s", "a longer one?")
+    assert r.reply.startswith(
+        "Here are 2 products with a longer cable length than Acme USB cable 1 m (1 m), the "
+        "nearest first:"
+    )
+    assert [c.id for c in r.products] == ["c2", "c5"] and r.grounded
+    r = bot.respond("s", "shorter?")  # than the shortest of those two
+    assert r.reply.startswith(
+        "Here is 1 product with a shorter cable length than the shortest shown (3 m):"
+    )
+    assert [c.id for c in r.products] == ["c1"]
+    r = bot.respond("s", "shorter?")
+    assert r.reply == (
+        "Nothing among the matches for usb cable has a shorter cable length than Acme USB cable "
+        "1 m (1 m)."
+    )
+
+
+def test_a_size_the_catalog_does_not_state_is_not_guessed(tmp_path: Path) -> None:
+    bot = make(tmp_path, index=_sized_catalog())
+    bot.respond("s", "headphones")
+    r = bot.respond("s", "is there a bigger size?")
+    assert r.reply == (
+        "The catalog gives no screen size or storage capacity for Acme stereo headphones, so I "
+        "cannot tell which products are bigger."
+    )
+    assert r.products == [] and r.tools_called == []
+    # What was shown stays shown.
+    assert bot.respond("s", "the first one").products[0].id == "h1"
+
+
 def test_a_price_change_shows_in_the_next_turn(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(sample_products())
