@@ -516,7 +516,9 @@ class StoreServiceDesk:
             passages=passages,
             tools_called=tools,
             state_changed=changed,
-        ), changed
+            # A product the stock refuses is an answer, not a turn without progress: two such
+            # refusals in a row are no reason to call a person.
+        ), changed or any(c.product is not None for c in changes)
 
     def _cart(self, state: SessionState) -> Outcome:
         called = self._call("view_cart", {}, state)

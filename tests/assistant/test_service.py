@@ -349,3 +349,14 @@ def test_answers_without_a_pending_action_change_nothing(tmp_path: Path, text: s
     before = snapshot(store_of(bot))
     r = bot.respond("s", text, "C001")
     assert not r.state_changed and snapshot(store_of(bot)) == before
+
+
+def test_refused_adds_are_answers_not_stalls(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert([product("z1", "Zeta speaker", "10.00", stock=0), *sample_products()])
+    bot = make_assistant(tmp_path, index=index)
+    bot.respond("s", "zeta speaker", "C001")
+    for _ in range(3):
+        refused = bot.respond("s", "add the first one to my cart", "C001")
+        assert "Zeta speaker is out of stock, so I cannot add it." in refused.reply
+        assert not refused.handoff and not refused.state_changed
