@@ -78,6 +78,20 @@ KEYWORD_CATEGORIES: list[tuple[str, str]] = [
     (r"\bpaper\b", "paper"),
 ]
 
+# What follows a kind's keyword when the product is an accessory of that kind: a "Laptop Lock",
+# "Mouse Pad", "Keyboard Wrist Rest", "TV antenna" or "Monitor Privacy Filter" is not a laptop,
+# mouse, keyboard, TV or monitor. The category is then the phrase itself ("mouse pad"), up to
+# two words between ("dual monitor kvm switch" is a "monitor kvm switch"). Adapters, cables,
+# mounts and cases are accessories already: an "Adapter Card" stays an adapter.
+_ACCESSORY_AFTER = re.compile(
+    r"(?:\s+(?!(?:for|with|to|and|of|or)\b)\w[\w-]*){0,2}?\s+(?:pad|rest|wire|antenna|filter|screen|lock|roller|riser|arm|shelf|"
+    r"support|dock|quickdock|docking station|station|switch|bracket|housing|converter|card|"
+    r"ram|remote|light)\b"
+)
+_ACCESSORY_KINDS = {"adapter", "cable", "case", "mount"}
+# Kinds of device that a product is made for when "for" comes just before them.
+_DEVICES = {"notebook", "tablet", "tv", "monitor", "printer", "camera", "pc"}
+_FOR_BEFORE = re.compile(r"\bfor(?:\s+[\w.-]+){0,2}\s+$")
 _LOWER_WORD = re.compile(r"^[a-z][a-z0-9/&+-]*$")
 _NOT_CATEGORY = {
     "x",
@@ -169,7 +183,12 @@ def derive_category(
     # Keywords are looked for after the brand: "Cooler Master" makes no cooler, "Case Logic" does.
     lowered = unbranded.lower()
     for pattern, category in KEYWORD_CATEGORIES:
-        if re.search(pattern, lowered):
+        if found := re.search(pattern, lowered):
+            if category in _DEVICES and _FOR_BEFORE.search(lowered, 0, found.start()):
+                continue  # "FireWire for Laptop": made for a notebook, not one
+            accessory = _ACCESSORY_AFTER.match(lowered, found.end())
+            if accessory and category not in _ACCESSORY_KINDS:
+                return " ".join(lowered[found.start() : accessory.end()].split())
             return category
     if type_attr in {"Original", "Compatible"}:
         return "printer supplies"

@@ -128,6 +128,32 @@ def test_icecat_record_without_price_is_a_clear_error() -> None:
             "computer case",
         ),
         ("StarTech.com TV Wall Mount for Large Displays", "StarTech.com", "x", None, "mount"),
+        # A kind's keyword followed by an accessory word names the accessory: a laptop lock
+        # is not a laptop, a mouse pad not a mouse.
+        ("Kensington MicroSaver® Keyed Laptop Lock", "Kensington", "x", None, "laptop lock"),
+        ("Adesso TruForm P100 - 9 x 7 Mouse Pad", "Adesso", "x", None, "mouse pad"),
+        ("Kensington Gel Keyboard Wrist Rest Blue", "Kensington", "x", None, "keyboard wrist rest"),
+        (
+            "StarTech.com Dual Monitor KVM Switch USB",
+            "StarTech.com",
+            "x",
+            None,
+            "monitor kvm switch",
+        ),
+        ("HP 128MB SD memory card 0.125 GB", "HP", "128MB SD memory card", None, "memory card"),
+        # A device named after "for" is what the product is for, not what it is.
+        ("Sandberg FireWire for Laptop (3 ports)", "Sandberg", "x", None, "other"),
+        (
+            "StarTech.com Hard Drive Bay for PC Expansion Slot",
+            "StarTech.com",
+            "x",
+            None,
+            "storage drive",
+        ),
+        # ... but not across "for"/"with", nor for kinds that are accessories already.
+        ("StarTech.com Adapter for KVM Switch", "StarTech.com", "x", None, "adapter"),
+        ("StarTech.com USB Adapter Card", "StarTech.com", "x", None, "adapter"),
+        ("Philips Wireless Mouse with Pad", "Philips", "x", None, "mouse"),
         ("HP 88XL Black Original 1 pc(s)", "HP", "88XL", "Original", "printer supplies"),
     ],
 )
