@@ -49,13 +49,16 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
 _CENT = Decimal("0.01")
-_CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price|more affordable)\b", re.I)
+_CHEAPER = re.compile(
+    r"\b(cheaper|less expensive|lower price|more affordable|too (?:expensive|pricey|costly))\b",
+    re.I,
+)
 _PRICIER = re.compile(r"\b(more expensive|pricier|higher[- ]end|more premium)\b", re.I)
 _NEW_TOPIC = re.compile(r"^\s*(?:what|how) about\b|^\s*(?:any|show me)\b", re.I)
 _REFINE_FILLER = frozenset(
     "one ones something options option them those these any anything else cheaper expensive "
     "more less show me some what how about only just please instead rather pricier affordable "
-    "lower higher price prices sorted sort by in colour color".split()
+    "lower higher price prices sorted sort by in colour color too pricey costly".split()
 )
 _PRONOUN = re.compile(r"\b(it|its|this|that|this one|that one|they|them)\b", re.I)
 _QUESTIONISH = re.compile(
@@ -544,7 +547,27 @@ class Assistant:
     ) -> Generator[Event, None, Draft]:
         shown = self._shown(state) if state.shown else []
         filters = plan_search(intent, state.filters, shown, text)
-        state.filters = filters
+        # A word the catalog does not hold, one letter away from one it does, is read as that
+        # word ("blutooth speakr"), and the reply says so first: the words are the customer's.
+        spelled = self.index.spelled(filters.query)
+        if spelled == filters.query:
+            state.filters = filters
+            return (yield from self._searched(filters, state))
+        typed = filters.query.split()
+        unknown = [w for w, s in zip(typed, spelled.split(), strict=True) if w != s]
+        state.filters = filters = filters.model_copy(update={"query": spelled})
+        draft = yield from self._searched(filters, state)
+        draft.intro = (
+            f"No product mentions {either_of(unknown)}, so I searched for {spelled!r} instead. "
+            + draft.intro
+        )
+        draft.model_may_write = False
+        return draft
+
+    def _searched(
+        self, filters: ActiveFilters, state: SessionState
+    ) -> Generator[Event, None, Draft]:
+        """The search `filters` ask for, its filters relaxed when nothing passes them."""
         if not filters.query and not (filters.brands or filters.attributes):
             if filters.price_min is None and filters.price_max is None:
                 return Draft(intro=_HELP)

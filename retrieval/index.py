@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from retrieval.columns import FilterColumns
-from retrieval.embedder import Embedder
+from retrieval.embedder import Embedder, dictionary_words
 from retrieval.errors import CatalogError, EventError, ProductNotFound
 from retrieval.events import DeleteEvent, PatchEvent, UpsertEvent
 from retrieval.lexical import BM25Index, LexicalDoc
@@ -246,6 +246,15 @@ class ProductIndex:
     def categories(self) -> dict[str, int]:
         """Every category of a live product (lower-case) with its number of live products."""
         return {c: n for c, n in self._columns.live_categories().items() if c}
+
+    @_locked
+    def spelled(self, query: str) -> str:
+        """`query` with each unknown word that is one edit away from a catalog word replaced by
+        that word ("blutooth speakr" -> "bluetooth speaker", `BM25Index.correction`); a word of
+        the dictionary (`dictionary_words`) is never changed. The query unchanged when no word
+        is."""
+        words = dictionary_words()
+        return " ".join(self._lexical.correction(w, words) or w for w in query.split())
 
     @_locked
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 10) -> list[Hit]:

@@ -12,6 +12,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,25 @@ SYNONYM_WEIGHT = 0.5
 # pool bias does not decide").
 COMPOUND_MIN_DOCS = 3
 SPLIT_WEIGHT = 0.5
+
+
+# Spelling: an unknown query word of at least this many letters may be read as the catalog word
+# one edit away (`BM25Index.correction`). Shorter words are too often names or other words
+# ("sonos" is one edit from "sonys", "reams" from "rams").
+SPELL_MIN_LENGTH = 6
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits1(word: str) -> set[str]:
+    """Every string one edit from `word`: a letter deleted, swapped with the next, replaced or
+    inserted (Norvig's spelling corrector)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return {
+        *(a + b[1:] for a, b in splits if b),
+        *(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1),
+        *(a + c + b[1:] for a, b in splits if b for c in _LETTERS),
+        *(a + c + b for a, b in splits for c in _LETTERS),
+    }
 
 
 def query_terms(query: str, is_word: Callable[[str], bool] | None = None) -> dict[str, float]:
@@ -192,6 +212,24 @@ class BM25Index:
     def is_word(self, term: str) -> bool:
         """Whether at least `COMPOUND_MIN_DOCS` documents hold `term`."""
         return len(self._postings.get(term, ())) >= COMPOUND_MIN_DOCS
+
+    def correction(self, word: str, words: AbstractSet[str] = frozenset()) -> str | None:
+        """The catalog term (stemmed) one edit away from `word` when `word` is not a term:
+        "blutooth" -> "bluetooth", "wireles" -> "wireless", "headphnes" -> "headphone"; the one in
+        the most documents when several are, and only one in at least `COMPOUND_MIN_DOCS`. None
+        for a known term, a word of the dictionary `words` (itself or its stem: "chair" is no
+        typo of "hair"), a word shorter than `SPELL_MIN_LENGTH` or not all letters, or a word
+        with no such neighbour."""
+        word = word.lower()
+        if len(word) < SPELL_MIN_LENGTH or not word.isalpha():
+            return None
+        if stem(word) in self._postings or word in words or stem(word) in words:
+            return None
+        df, term = max(
+            ((len(self._postings.get(t, ())), t) for t in {stem(e) for e in _edits1(word)}),
+            default=(0, ""),
+        )
+        return term if df >= COMPOUND_MIN_DOCS else None
 
     def _posting_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         posting = self._postings.get(term)

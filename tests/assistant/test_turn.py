@@ -147,6 +147,13 @@ def test_cheaper_means_cheaper_than_everything_shown(tmp_path: Path) -> None:
     low = min(c.price for c in shown if not c.alternative)
     r = bot.respond("s", "something cheaper")
     assert r.products and all(c.price < low for c in r.products if not c.alternative)
+    # "too pricey" says the same, and "pricey" is no product word.
+    bot.respond("s", "waterproof bluetooth speaker")
+    r = bot.respond("s", "these are too pricey")
+    below = low - Decimal("0.01")
+    assert r.reply.startswith(
+        f"Nothing in the catalog matches waterproof bluetooth speaker up to ${below}"
+    )
 
 
 def test_nothing_matches_shows_marked_alternatives(tmp_path: Path) -> None:
@@ -304,6 +311,19 @@ def test_something_similar_shows_other_products_of_that_kind(tmp_path: Path) -> 
     # They are the active search now.
     assert bot.respond("s", "show me more").reply.startswith("That is everything I found for mouse")
     assert "not shown you any products" in bot.respond("t", "show me similar ones").reply
+
+
+def test_a_misspelt_search_is_read_as_the_catalog_words_and_says_so(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    r = bot.respond("s", "blutooth speakr under 60")
+    assert r.reply.startswith(
+        "No product mentions 'blutooth' or 'speakr', so I searched for 'bluetooth speaker' "
+        "instead. Here are 2 matches for bluetooth speaker up to $60.00"
+    )
+    assert {c.id for c in r.products} == {"s1", "s3"} and r.grounded and not r.wrote
+    # The corrected words are the active search: "cheaper" refines them, with no second note.
+    cheaper = bot.respond("s", "something cheaper").reply
+    assert cheaper.startswith("Nothing in the catalog matches bluetooth speaker up to $24.99.")
 
 
 def _sized_catalog() -> InMemoryIndex:

@@ -233,6 +233,23 @@ def test_categories_count_the_live_products(index: ProductIndex) -> None:
     assert index.categories()["mouse"] == 1 and index.categories()["keyboard"] == 2
 
 
+def test_an_unknown_word_one_letter_from_a_catalog_word_is_spelled_as_it(
+    index: ProductIndex,
+) -> None:
+    # "speaker" is in three products: "speakr" is read as it; known words stay as typed.
+    assert index.spelled("blue speakr") == "blue speaker"
+    assert index.spelled("wireless mouse") == "wireless mouse"
+    # A word in fewer than three products is no correction: "keybord" stays.
+    assert index.spelled("keybord") == "keybord"
+    index.upsert(
+        [product(f"k{i}", f"Cherry KC {i} keyboard", "24.00", category="keyboard") for i in (2, 3)]
+    )
+    assert index.spelled("keybord") == "keyboard"  # the next search sees the new products
+    for i in (1, 2, 3):
+        index.delete(f"k{i}")
+    assert index.spelled("keybord") == "keybord"
+
+
 def test_vectors_are_the_stored_unit_vectors(index: ProductIndex) -> None:
     got = index.vectors(["s1", "m1", "nope"])
     assert set(got) == {"s1", "m1"}

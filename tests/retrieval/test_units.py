@@ -238,6 +238,30 @@ def test_words_the_catalog_writes_as_one_count_less_apart() -> None:
     assert [h.id for h in bm.search("styling head")][0] == "doll"
 
 
+def test_a_correction_is_one_edit_to_a_word_of_three_documents() -> None:
+    bm = BM25Index()
+    for i in range(3):
+        bm.add(LexicalDoc(f"b{i}", f"bluetooth speakers {i}", "wireless"))
+    bm.add(LexicalDoc("base", "base station", ""))
+    bm.add(LexicalDoc("sp", "speaker stand", ""))
+    assert bm.correction("blutooth") == "bluetooth"  # a letter missing
+    assert bm.correction("speakr") == "speaker"  # a plural in the catalog is its stem
+    assert bm.correction("spaekers") == "speaker"  # two letters swapped
+    assert bm.correction("wireles") == "wireless"  # before stemming: "wirele" is two away
+    assert bm.correction("Wirelesss") == "wireless"  # a letter too many, any case
+    assert bm.correction("speaker") is None  # known
+    assert bm.correction("station") is None  # known, in one document
+    assert bm.correction("statio") is None  # one edit from a word of one document only
+    assert bm.correction("bose") is None  # too short to read as "base"
+    assert bm.correction("blu3tooth") is None  # not all letters
+    assert bm.correction("netflix") is None  # nothing near
+    for i in range(3):
+        bm.add(LexicalDoc(f"d{i}", f"hair dryers {i}", ""))
+    # A word of the dictionary is a word, even one edit from a catalog word: "office chair".
+    assert bm.correction("chairs") == "hair" and bm.correction("chairs", {"chair"}) is None
+    assert bm.correction("dryerz", {"dryerz"}) is None and bm.correction("dryerz") == "dryer"
+
+
 def test_bm25_add_replace_remove_keeps_postings_consistent() -> None:
     bm = BM25Index()
     bm.add(LexicalDoc("a", "red bluetooth speaker", "audio"))
