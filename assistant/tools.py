@@ -21,6 +21,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 
 from assistant.intent import SortOrder
 from assistant.search import ProductSearch
+from retrieval.lexical import tokenize, word_alternatives
 from retrieval.product import Availability, Product
 from retrieval.search import Hit, SearchFilters
 
@@ -121,6 +122,22 @@ class Toolbox:
         return ToolResult(name, args, str(message.content), message.artifact)
 
 
+def matching(hits: list[Hit], query: str) -> list[bool]:
+    """Which hits contain most of the query's words (or their synonyms); all do when there is no
+    query. "netflix gift cards" is not matched by a memory card, "order pizza" not by a cable
+    that mentions ordering."""
+    tokens = tokenize(query)
+    words = set(tokens)
+    if not words:
+        return [True] * len(hits)
+    alternatives = word_alternatives(tokens)  # "headset" covers "head" and "set"
+
+    def covered(terms: set[str]) -> int:
+        return sum(1 for w in words if w in terms or terms & alternatives[w])
+
+    return [2 * covered(set(h.matched_terms)) > len(words) for h in hits]
+
+
 class CatalogTools(Toolbox):
     """The product tools over one `ProductSearch`.
 
@@ -169,7 +186,14 @@ class CatalogTools(Toolbox):
         fetch = max(limit, self.candidates) if sort in ("price_asc", "price_desc") else limit
         hits = self.search.search(query, filters, k=fetch)
         if sort in ("price_asc", "price_desc"):
-            hits = sorted(hits, key=lambda h: h.product.price, reverse=sort == "price_desc")
+            # The price orders the hits that match the query; the rest follow by relevance, so
+            # a cheap cable among the candidates never heads "bluetooth speaker, cheapest first".
+            matched = matching(hits, query)
+            hits = sorted(
+                (h for h, m in zip(hits, matched, strict=True) if m),
+                key=lambda h: h.product.price,
+                reverse=sort == "price_desc",
+            ) + [h for h, m in zip(hits, matched, strict=True) if not m]
         hits = hits[:limit]
         content = [{**_summary(h.product), "why": h.why()} for h in hits]
         return json.dumps(content, ensure_ascii=False), hits

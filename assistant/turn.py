@@ -40,7 +40,7 @@ from assistant.reply import (
 )
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
-from assistant.tools import CatalogTools, money
+from assistant.tools import CatalogTools, matching, money
 from retrieval.lexical import query_terms, tokenize, word_alternatives
 from retrieval.product import Product
 from retrieval.search import Hit
@@ -122,6 +122,57 @@ _SIZE_EXTREME = {
     "shorter": "shortest",
 }
 _SIZE_CANDIDATES = 50
+_WHICH_IS = re.compile(r"^\s*(?:which|what|whats|what's)\b", re.I)
+_MEASURE_LABELS = {
+    "price": "price",
+    "weight": "weight",
+    "display_diagonal": "screen size",
+    "storage_capacity": "storage capacity",
+    "cable_length": "cable length",
+}
+# "Which one is the cheapest?": the superlative, what it measures (None: the price), whether
+# the most or the least of it wins, and, for a size, the reply's unit.
+_SUPERLATIVES: list[tuple[re.Pattern[str], str, str | None, bool, str]] = [
+    (
+        re.compile(r"\b(cheapest|least expensive|lowest price|most affordable)\b", re.I),
+        "cheapest",
+        None,
+        False,
+        "",
+    ),
+    (
+        re.compile(r"\b(most expensive|priciest|highest price)\b", re.I),
+        "most expensive",
+        None,
+        True,
+        "",
+    ),
+    (re.compile(r"\blightest\b", re.I), "lightest", "weight", False, ""),
+    (re.compile(r"\bheaviest\b", re.I), "heaviest", "weight", True, ""),
+    (
+        re.compile(r"\b(biggest|largest) (screen|display)\b", re.I),
+        "largest screen",
+        "display_diagonal",
+        True,
+        '"',
+    ),
+    (
+        re.compile(r"\bsmallest (screen|display)\b", re.I),
+        "smallest screen",
+        "display_diagonal",
+        False,
+        '"',
+    ),
+    (
+        re.compile(r"\b(most|largest|biggest) (storage|capacity)\b", re.I),
+        "most storage",
+        "storage_capacity",
+        True,
+        " GB",
+    ),
+    (re.compile(r"\blongest( cable)?\b", re.I), "longest cable", "cable_length", True, " m"),
+    (re.compile(r"\bshortest( cable)?\b", re.I), "shortest cable", "cable_length", False, " m"),
+]
 _SENTENCE_END = re.compile(r"(?<=[.!])\s")
 
 
@@ -158,22 +209,6 @@ _EMPTY: dict[str, object] = {
     "price_min": None,
     "price_max": None,
 }
-
-
-def _matching(hits: list[Hit], query: str) -> list[bool]:
-    """Which hits contain most of the query's words (or their synonyms); all do when there is no
-    query. "netflix gift cards" is not matched by a memory card, "order pizza" not by a cable
-    that mentions ordering."""
-    tokens = tokenize(query)
-    words = set(tokens)
-    if not words:
-        return [True] * len(hits)
-    alternatives = word_alternatives(tokens)  # "headset" covers "head" and "set"
-
-    def covered(terms: set[str]) -> int:
-        return sum(1 for w in words if w in terms or terms & alternatives[w])
-
-    return [2 * covered(set(h.matched_terms)) > len(words) for h in hits]
 
 
 def _unmentioned(query: str, products: list[Product]) -> list[str]:
@@ -529,6 +564,10 @@ class Assistant:
             return (yield from self._similar(intent, state))
         if intent.size and state.shown and not intent.attributes:
             return (yield from self._sized(intent, state))
+        if name is IntentName.REFINE and not intent.query and _WHICH_IS.match(text):
+            # "what is the most expensive one?" asks about what is shown; "cheapest first" sorts
+            if (best := self._superlative(state, text)) is not None:
+                return (yield from best)
         if name in (IntentName.SEARCH, IntentName.REFINE):
             return (yield from self._search(intent, state, text))
         if name is IntentName.PRODUCT_QUESTION:
@@ -580,7 +619,7 @@ class Assistant:
         hits: list[Hit] = called[0].artifact
         relaxed = filters
         for dropped in _RELAXATIONS:
-            if any(_matching(hits, relaxed.query)) or not any(getattr(relaxed, f) for f in dropped):
+            if any(matching(hits, relaxed.query)) or not any(getattr(relaxed, f) for f in dropped):
                 continue
             if "price_max" in dropped and any(h.matched_terms for h in hits):
                 break  # within the price, near matches are better alternatives than dearer ones
@@ -594,7 +633,7 @@ class Assistant:
             intro = f"Nothing in the catalog matches {wanted}."
             tools_called = [c.name for c in called]
             return Draft(intro=intro, passages=passages, tools_called=tools_called, shown=[])
-        matched = _matching(hits, relaxed.query)
+        matched = matching(hits, relaxed.query)
         best = max((h.extra_scores.get("rerank_score", 1.0) for h in hits), default=1.0)
         if best < self.min_relevance:
             # Words match, but the re-ranker finds nothing relevant. Its scores are not
@@ -614,7 +653,7 @@ class Assistant:
                 args = {**_search_args(filters, self.show), "category": kind}
                 called.append(self.tools.call("search_products", args))
                 found: list[Hit] = called[-1].artifact
-                if any(found_matched := _matching(found, filters.query)):
+                if any(found_matched := matching(found, filters.query)):
                     hits, matched = found, found_matched
                     # "cheaper", "show me more" go on among that kind
                     filters = relaxed = filters.model_copy(update={"category": kind})
@@ -766,7 +805,7 @@ class Assistant:
         ids_shown = {p.id for p in reference}
         found = [
             (v, i, h)
-            for i, (h, m) in enumerate(zip(hits, _matching(hits, filters.query), strict=True))
+            for i, (h, m) in enumerate(zip(hits, matching(hits, filters.query), strict=True))
             if m
             and h.product.id not in ids_shown
             and (v := _size_of(h.product, key)) is not None
@@ -808,7 +847,7 @@ class Assistant:
         start = filters.page * self.show
         called = self.tools.call("search_products", _search_args(filters, start + self.show))
         hits: list[Hit] = called.artifact[start:]
-        matched = _matching(hits, filters.query)
+        matched = matching(hits, filters.query)
         if not any(matched):
             return Draft(
                 intro=f"That is everything I found for {wanted}. Tell me what else to look for.",
@@ -852,6 +891,8 @@ class Assistant:
     def _question(
         self, intent: Intent, state: SessionState, text: str
     ) -> Generator[Event, None, Draft]:
+        if not intent.refs and (best := self._superlative(state, text)) is not None:
+            return (yield from best)  # "what is the cheapest one?"
         ids, problem = self._targets(intent, state)
         if problem:
             if intent.query and not intent.refs:  # a question naming a product: search for it
@@ -896,6 +937,8 @@ class Assistant:
     def _compare(
         self, intent: Intent, state: SessionState, text: str
     ) -> Generator[Event, None, Draft]:
+        if len(intent.refs) < 2 and (best := self._superlative(state, text)) is not None:
+            return (yield from best)
         first = _FIRST_N.search(text)
         if len(intent.refs) >= 2:
             ids, problem = self._targets(intent, state)
@@ -919,6 +962,59 @@ class Assistant:
             table=table,
             refs=[state.shown.index(i) + 1 for i in ids if i in state.shown],
         )
+
+    def _superlative(self, state: SessionState, text: str) -> Generator[Event, None, Draft] | None:
+        """ "Which one is the cheapest?", "which has the longest cable?": the answer over every
+        product shown, by price or by a number the catalog states (`_SUPERLATIVES`), or None
+        when the message asks no such thing or fewer than two products are shown. The winner
+        becomes the subject ("add it to my cart"); what was shown stays shown."""
+        asked = next((t for t in _SUPERLATIVES if t[0].search(text)), None)
+        if asked is None or len(state.shown) < 2:
+            return None
+        _, word, key, most, unit = asked
+
+        def answer() -> Generator[Event, None, Draft]:
+            yield Status("compare", f"Finding the {word} of the products shown")
+            called = self.tools.call("get_product_details", {"product_ids": state.shown})
+            products: list[Product] = called.artifact
+            measured = [
+                (v, p)
+                for p in products
+                if (v := float(p.price) if key is None else _size_of(p, key)) is not None
+            ]
+            label = _MEASURE_LABELS.get(key or "price", "price")
+            if not measured:
+                return Draft(
+                    intro=f"The catalog states no {label} for the products shown, so I cannot "
+                    f"tell which is the {word}.",
+                    evidence=products,
+                    tools_called=[called.name],
+                )
+            top = (max if most else min)(v for v, _ in measured)
+            winners = [p for v, p in measured if v == top]
+            of = f"the {len(products)} products shown"
+            if len(measured) < len(products):
+                of = f"the {len(measured)} of {of} whose {label} the catalog states"
+
+            def named(p: Product) -> str:
+                value = money(p.price, p.currency) if key is None else f"{p.attributes[key]}{unit}"
+                return f"{state.shown.index(p.id) + 1}. {p.title} ({value})"
+
+            intro = (
+                f"Of {of}, the {word} is {named(winners[0])}."
+                if len(winners) == 1
+                else f"Of {of}, these are the {word}: " + "; ".join(named(p) for p in winners) + "."
+            )
+            return Draft(
+                intro=intro,
+                cards=[ProductCard.of(p, f"the {word} shown") for p in winners],
+                evidence=products,
+                tools_called=[called.name],
+                subject=winners[0].id if len(winners) == 1 else None,
+                refs=[state.shown.index(p.id) + 1 for p in winners],
+            )
+
+        return answer()
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -326,6 +326,46 @@ def test_a_misspelt_search_is_read_as_the_catalog_words_and_says_so(tmp_path: Pa
     assert cheaper.startswith("Nothing in the catalog matches bluetooth speaker up to $24.99.")
 
 
+def test_which_is_cheapest_is_answered_over_everything_shown(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    bot.respond("s", "bluetooth speaker")  # s1 $49.99, s2 $89.95, s3 $25.00
+    r = bot.respond("s", "which one is the cheapest?")
+    assert r.reply == (
+        "Of the 3 products shown, the cheapest is 3. Anker Soundcore mini bluetooth speaker "
+        "($25.00)."
+    )
+    assert [c.id for c in r.products] == ["s3"] and r.grounded
+    assert r.tools_called == ["get_product_details"]
+    # It is the subject now, and what was shown stays shown.
+    assert bot.respond("s", "is it in stock?").products[0].id == "s3"
+    r = bot.respond("s", "what is the most expensive one?")
+    assert r.reply.startswith("Of the 3 products shown, the most expensive is 2. JBL Flip 5")
+    r = bot.respond("s", "which is the heaviest?")
+    assert r.reply == (
+        "The catalog states no weight for the products shown, so I cannot tell which is the "
+        "heaviest."
+    )
+    # "cheapest first" sorts the search instead, and only its matches: no cable or mouse
+    # cheaper than the speakers comes first.
+    r = bot.respond("s", "cheapest first")
+    assert [c.id for c in r.products] == ["s3", "s1", "s2"]
+
+
+def test_a_superlative_of_a_stated_size_counts_the_products_that_state_it(
+    tmp_path: Path,
+) -> None:
+    bot = make(tmp_path, index=_sized_catalog())
+    bot.respond("s", "lcd tv")  # 24, 32, 40, 50 (no size stated) and 55 inches
+    r = bot.respond("s", "which one has the biggest screen?")
+    assert r.reply == (
+        "Of the 4 of the 5 products shown whose screen size the catalog states, the largest "
+        'screen is 5. Vista 55 inch LCD TV (55").'
+    )
+    bot.respond("s", "usb cable")
+    r = bot.respond("s", "which has the shortest cable?")
+    assert r.reply == "Of the 3 products shown, the shortest cable is 1. Acme USB cable 1 m (1 m)."
+
+
 def _sized_catalog() -> InMemoryIndex:
     index = InMemoryIndex()
     index.upsert(
