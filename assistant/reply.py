@@ -111,6 +111,10 @@ def either_of(words: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
+# Endings that make another form of the same word ("record": "recording", "recorder").
+_INFLECTIONS = frozenset({"s", "es", "d", "ed", "ing", "r", "er", "ers", "able"})
+
+
 def mention_text(product: Product, word: str) -> str | None:
     """Where the product's data mentions `word` (an attribute, its description, its title),
     quoted; None when it does not. "does the first one come with a lens?" gets the
@@ -119,9 +123,11 @@ def mention_text(product: Product, word: str) -> str | None:
     if not tokens:
         return None
 
-    def says(text: str) -> bool:  # "record" is said by "recording"
+    def says(text: str) -> bool:  # "record" is said by "recording", "blue" not by "bluetooth"
         return any(
-            t == w or (len(w) >= 4 and t.startswith(w)) for t in tokenize(text) for w in tokens
+            t == w or (len(w) >= 4 and t.startswith(w) and t[len(w) :] in _INFLECTIONS)
+            for t in tokenize(text)
+            for w in tokens
         )
 
     for key, value in product.attributes.items():

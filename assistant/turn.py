@@ -901,6 +901,13 @@ class Assistant:
                         intent.model_copy(update={"intent": IntentName.SEARCH}), state, text
                     )
                 )
+            if intent.attributes and not intent.refs and state.filters.query:
+                # "do you have it in black?" over a list: the search, in black
+                return (
+                    yield from self._search(
+                        intent.model_copy(update={"intent": IntentName.REFINE}), state, text
+                    )
+                )
             return Draft(intro=problem)
         yield Status("details", "Looking up the product")
         called = self.tools.call("get_product_details", {"product_ids": ids})
@@ -912,9 +919,12 @@ class Assistant:
                 subject="",
             )
         asked = [k for k, pattern in _ATTRIBUTE_WORDS.items() if pattern.search(text)]
+        # "do you have it in blue?": its colour answers, not where "blue" occurs in its data
+        asked += [k for k in intent.attributes if k in _ATTRIBUTE_WORDS and k not in asked]
         full = bool(_DETAIL_WORDS.search(text.lower()))
         positions = [state.shown.index(p.id) + 1 for p in products if p.id in state.shown]
-        about = _asked_about(text, products, intent.brands)
+        values = {t for v in intent.attributes.values() for t in tokenize(v)}
+        about = [w for w in _asked_about(text, products, intent.brands) if w not in values]
         body = [details_text(p, asked, full, about) for p in products]
         passages: list[str] = []
         tools_called = [called.name]
@@ -997,7 +1007,11 @@ class Assistant:
                 of = f"the {len(measured)} of {of} whose {label} the catalog states"
 
             def named(p: Product) -> str:
-                value = money(p.price, p.currency) if key is None else f"{p.attributes[key]}{unit}"
+                value = (
+                    money(p.price, p.currency)
+                    if key is None
+                    else f"{label} {p.attributes[key]}{unit}"
+                )
                 return f"{state.shown.index(p.id) + 1}. {p.title} ({value})"
 
             intro = (

@@ -16,7 +16,15 @@ from assistant.errors import AssistantError, ModelUnavailable
 from assistant.extract import IntentExtractor
 from assistant.intent import IntentName
 from assistant.parser import MessageParser
-from assistant.reply import Draft, ProductCard, Status, TextDelta, TurnDone, TurnResult
+from assistant.reply import (
+    Draft,
+    ProductCard,
+    Status,
+    TextDelta,
+    TurnDone,
+    TurnResult,
+    mention_text,
+)
 from assistant.search import ProductSearch
 from assistant.state import SessionStore
 from assistant.tools import CatalogTools, money
@@ -359,11 +367,37 @@ def test_a_superlative_of_a_stated_size_counts_the_products_that_state_it(
     r = bot.respond("s", "which one has the biggest screen?")
     assert r.reply == (
         "Of the 4 of the 5 products shown whose screen size the catalog states, the largest "
-        'screen is 5. Vista 55 inch LCD TV (55").'
+        'screen is 5. Vista 55 inch LCD TV (screen size 55").'
     )
     bot.respond("s", "usb cable")
     r = bot.respond("s", "which has the shortest cable?")
-    assert r.reply == "Of the 3 products shown, the shortest cable is 1. Acme USB cable 1 m (1 m)."
+    assert r.reply == (
+        "Of the 3 products shown, the shortest cable is 1. Acme USB cable 1 m (cable length 1 m)."
+    )
+
+
+def test_a_colour_question_is_answered_by_the_colour(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    bot.respond("s", "bluetooth speaker")
+    # Over the list, "it" is the search: the speakers in black.
+    r = bot.respond("s", "do you have it in black?")
+    assert r.reply.startswith("Here is 1 match for bluetooth speaker in black:")
+    assert [c.id for c in r.products] == ["s1"]
+    bot.respond("s", "bluetooth speaker")
+    bot.respond("s", "the first one")  # Sony, black
+    r = bot.respond("s", "do you have it in blue?")
+    # Its colour answers; "blue" is not said by "bluetooth" in its title.
+    assert (
+        r.reply
+        == "Sony SRS-XB13 waterproof bluetooth speaker: $49.99, in stock. Its colour is Black."
+    )
+
+
+def test_a_word_is_mentioned_by_its_forms_not_by_longer_words() -> None:
+    p = product("x", "Acme bluetooth recorder", "10", description="Recording in stereo.")
+    assert mention_text(p, "record") == 'Its description says: "Recording in stereo."'
+    assert mention_text(p, "blue") is None
+    assert mention_text(p, "recorders") == "Its title mentions 'recorders'."
 
 
 def _sized_catalog() -> InMemoryIndex:
