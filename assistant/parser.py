@@ -250,6 +250,8 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"(?:expected|estimated) delivery|delivery date|"
             r"has (?:it|my order) shipped|when will .* arrive|i (?:have )?ordered|"
             r"(?:hasn't|has not|not yet|never) arrived|"
+            r"what did i (?:order|buy|purchase)|(?:last|latest|most recent|previous|past|recent) "
+            r"(?:orders?|purchases?)|(?:order|purchase) history|"
             r"my (?:order|package|parcel|delivery) (?:is|was) (?:late|delayed|lost|missing))\b",
             re.I,
         ),

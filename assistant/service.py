@@ -115,6 +115,7 @@ _ANGRY = re.compile(
 _NUMBER = re.compile(r"(?<![\w$.])#?(\d{3,10})\b(?![.,]\d)")
 _REMOVE = re.compile(r"\b(remove|delete|take (?:\w+ )?out|drop|get rid of)\b", re.I)
 _RETURN_ORDER = re.compile(r"\breturn (?:order|#?\d)", re.I)
+_LATEST = re.compile(r"\b(last|latest|most recent|newest|previous)\b", re.I)
 _LIST = re.compile(r"\b(orders|order history|all (?:of )?my|list)\b", re.I)
 _SIGN_IN = (
     "Please sign in first: I can only look up orders, returns and carts for a signed-in customer."
@@ -232,6 +233,8 @@ class StoreServiceDesk:
         if name is IntentName.ORDER_STATUS:
             if intent.order_id:
                 return self._status(intent.order_id, state)
+            if _LATEST.search(text) and not _LIST.search(text):
+                return self._latest(state)  # "what did I order last?"
             if state.order_id and not _LIST.search(text):
                 return self._status(state.order_id, state)
             return self._orders(state)
@@ -268,6 +271,17 @@ class StoreServiceDesk:
         return Draft(
             intro=status_text(order), passages=[called.content], tools_called=[called.name]
         ), True
+
+    def _latest(self, state: SessionState) -> Outcome:
+        """The newest order's status and items."""
+        called = self._call("list_orders", {}, state)
+        orders: list[Order] = called.artifact
+        if not orders:
+            return Draft(intro="You have no orders yet.", tools_called=[called.name]), True
+        outcome, progress = self._status(orders[0].id, state)  # newest first
+        outcome.intro = "Your latest order: " + outcome.intro
+        outcome.tools_called = [called.name, *outcome.tools_called]
+        return outcome, progress
 
     def _orders(self, state: SessionState) -> Outcome:
         called = self._call("list_orders", {}, state)

@@ -249,6 +249,30 @@ def _asked_about(text: str, products: list[Product], brands: list[str]) -> list[
     return out[:_MAX_ASKED]
 
 
+Superlative = tuple[re.Pattern[str], str, str | None, bool, str]
+
+
+def _superlative_asked(text: str) -> Superlative | None:
+    """The superlative the message asks for ("the cheapest", "the longest cable"), if any."""
+    return next((t for t in _SUPERLATIVES if t[0].search(text)), None)
+
+
+def _winners(
+    products: list[Product], asked: Superlative
+) -> tuple[list[tuple[float, Product]], list[Product]]:
+    """The products that state the superlative's measure, with it, and those that win."""
+    _, _, key, most, _ = asked
+    measured = [
+        (v, p)
+        for p in products
+        if (v := float(p.price) if key is None else _size_of(p, key)) is not None
+    ]
+    if not measured:
+        return [], []
+    top = (max if most else min)(v for v, _ in measured)
+    return measured, [p for v, p in measured if v == top]
+
+
 def _size_of(product: Product, key: str) -> float | None:
     """A size attribute of the product as a positive number; None when it has none."""
     try:
@@ -516,7 +540,13 @@ class Assistant:
         return self.index.get_many(state.shown) if state.shown else []
 
     def _resolve(self, intent: Intent, state: SessionState, text: str) -> Intent:
-        """References the parser cannot see alone: "that Sony", "is it in stock?"."""
+        """References the parser cannot see alone: "that Sony", "is it in stock?", "add the
+        cheapest one"."""
+        if intent.intent is IntentName.ADD_TO_CART and not intent.refs and len(state.shown) > 1:
+            asked = _superlative_asked(text)
+            _, winners = _winners(self._shown(state), asked) if asked else ([], [])
+            if len(winners) == 1:
+                return intent.model_copy(update={"refs": [state.shown.index(winners[0].id) + 1]})
         if intent.refs or not state.shown or intent.intent not in _PRODUCT_TURN:
             return intent
         if intent.brands:
@@ -978,20 +1008,16 @@ class Assistant:
         product shown, by price or by a number the catalog states (`_SUPERLATIVES`), or None
         when the message asks no such thing or fewer than two products are shown. The winner
         becomes the subject ("add it to my cart"); what was shown stays shown."""
-        asked = next((t for t in _SUPERLATIVES if t[0].search(text)), None)
+        asked = _superlative_asked(text)
         if asked is None or len(state.shown) < 2:
             return None
-        _, word, key, most, unit = asked
+        _, word, key, _, unit = asked
 
         def answer() -> Generator[Event, None, Draft]:
             yield Status("compare", f"Finding the {word} of the products shown")
             called = self.tools.call("get_product_details", {"product_ids": state.shown})
             products: list[Product] = called.artifact
-            measured = [
-                (v, p)
-                for p in products
-                if (v := float(p.price) if key is None else _size_of(p, key)) is not None
-            ]
+            measured, winners = _winners(products, asked)
             label = _MEASURE_LABELS.get(key or "price", "price")
             if not measured:
                 return Draft(
@@ -1000,8 +1026,6 @@ class Assistant:
                     evidence=products,
                     tools_called=[called.name],
                 )
-            top = (max if most else min)(v for v, _ in measured)
-            winners = [p for v, p in measured if v == top]
             of = f"the {len(products)} products shown"
             if len(measured) < len(products):
                 of = f"the {len(measured)} of {of} whose {label} the catalog states"

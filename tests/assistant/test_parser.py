@@ -376,6 +376,9 @@ def test_asking_for_more_is_the_next_page(text: str, more: bool) -> None:
         ("any discounts?", "policy_question", ""),
         ("can I pick it up in store?", "policy_question", ""),
         ("my package is late", "order_status", ""),
+        ("what did I order last?", "order_status", ""),
+        ("show my previous orders", "order_status", ""),
+        ("my purchase history", "order_status", ""),
         ("I was charged twice", "handoff", ""),
     ],
 )

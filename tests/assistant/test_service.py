@@ -360,3 +360,25 @@ def test_refused_adds_are_answers_not_stalls(tmp_path: Path) -> None:
         refused = bot.respond("s", "add the first one to my cart", "C001")
         assert "Zeta speaker is out of stock, so I cannot add it." in refused.reply
         assert not refused.handoff and not refused.state_changed
+
+
+def test_the_latest_order_and_the_history_by_their_everyday_names(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    newest = max(store_of(bot).orders("C001"), key=lambda o: o.placed_at)
+    r = bot.respond("s", "what did I order last?", "C001")
+    assert r.reply.startswith(f"Your latest order: Order {newest.id} (placed ")
+    assert all(line.title in r.reply for line in newest.lines) and r.grounded
+    assert r.tools_called == ["list_orders", "order_status"]
+    listing = bot.respond("s", "show my previous orders", "C001")
+    assert listing.reply.startswith("Your orders, newest first:")
+
+
+def test_add_the_cheapest_one_adds_the_cheapest_shown(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    shown = bot.respond("s", "bluetooth speaker", "C001").products
+    assert [c.id for c in shown] == ["s1", "s2", "s3"]  # $49.99, $89.95, $25.00 (out of stock)
+    r = bot.respond("s", "add the cheapest one to my cart", "C001")
+    assert r.reply.startswith("Anker Soundcore mini bluetooth speaker is out of stock")
+    r = bot.respond("s", "add the most expensive one to my cart", "C001")
+    assert r.reply.startswith("Added JBL Flip 5 waterproof bluetooth speaker ($89.95)")
+    assert [line.product_id for line in store_of(bot).cart("C001")] == ["s2"]
