@@ -15,6 +15,7 @@ import math
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from decimal import Decimal
 from importlib import resources
@@ -40,7 +41,7 @@ from assistant.reply import (
 )
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
-from assistant.tools import CatalogTools, matching, money
+from assistant.tools import CatalogTools, ToolResult, matching, money
 from retrieval.lexical import query_terms, tokenize, word_alternatives
 from retrieval.product import Product
 from retrieval.search import Hit
@@ -122,6 +123,14 @@ _SIZE_EXTREME = {
     "shorter": "shortest",
 }
 _SIZE_CANDIDATES = 50
+# "What brands of headphones do you have?": the words that ask for brands, not for products.
+_BRANDS_ASKED = re.compile(
+    r"\b(?:what|which)\s+(?:brands?|makes?|manufacturers?)\b|\bbrands?\s+(?:of|do you)\b", re.I
+)
+_BRAND_WORDS = frozenset(
+    "brand brands make makes manufacturer manufacturers carry sell stock have offer".split()
+)
+_BRAND_CANDIDATES = 50
 _WHICH_IS = re.compile(r"^\s*(?:which|what|whats|what's)\b", re.I)
 _MEASURE_LABELS = {
     "price": "price",
@@ -300,6 +309,20 @@ def _kind_test(query: str) -> Callable[[str], bool]:
         )
 
     return names
+
+
+def _kinds_headed(query: str, categories: dict[str, int]) -> list[str]:
+    """The catalog categories of the kind the query names, the largest first: for one word,
+    those whose own last word it is ("printer": "printer", "laser printer", "inkjet printer";
+    not "printer supplies"); for more, those it names in full (`_kind_test`)."""
+    tokens = tokenize(query)
+    if len(tokens) == 1:
+        heads = {tokens[0], *word_alternatives(tokens)[tokens[0]]}
+        kinds = [c for c in categories if (tokenize(c) or [""])[-1] in heads]
+    else:
+        names = _kind_test(query)
+        kinds = [c for c in categories if names(c)]
+    return sorted(kinds, key=lambda c: (-categories[c], c))
 
 
 def _kind_named(query: str, categories: dict[str, int]) -> str | None:
@@ -594,6 +617,8 @@ class Assistant:
             return (yield from self._similar(intent, state))
         if intent.size and state.shown and not intent.attributes:
             return (yield from self._sized(intent, state))
+        if name is IntentName.SEARCH and _BRANDS_ASKED.search(text):
+            return (yield from self._brands(intent, state))
         if name is IntentName.REFINE and not intent.query and _WHICH_IS.match(text):
             # "what is the most expensive one?" asks about what is shown; "cheapest first" sorts
             if (best := self._superlative(state, text)) is not None:
@@ -793,6 +818,76 @@ class Assistant:
             model_may_write=False,
             shown=[c.id for c in cards],
             subject="",
+        )
+
+    def _brands(self, intent: Intent, state: SessionState) -> Generator[Event, None, Draft]:
+        """ "What brands of headphones do you have?": the brands of every product of the kind
+        the words name (its category), or else of the products that match them (up to
+        `_BRAND_CANDIDATES`), the most products first. The search becomes the active one, so
+        a brand named next ("Philips") narrows it."""
+        query = " ".join(w for w in intent.query.split() if w.lower() not in _BRAND_WORDS)
+        if not query:
+            n = len(self.index.brands())
+            return Draft(
+                intro=f"Our catalog has products of {n} brands. Name a kind of product "
+                '("headphones", "printers") and I will list the brands we have of it.',
+                passages=[f"{n} brands."],
+            )
+        categories = self.index.categories()
+        yield Status("search", f"Looking up the brands of {query}")
+        called: list[ToolResult] = []
+        hits: list[Hit] = []
+        kinds: list[str] = []
+        filters = ActiveFilters(query=query)
+        one_word = len(tokenize(query)) == 1
+
+        def matches() -> list[Hit]:  # "gaming mouse": the products that hold the words
+            called.append(
+                self.tools.call("search_products", _search_args(filters, _BRAND_CANDIDATES))
+            )
+            found: list[Hit] = called[-1].artifact
+            return [h for h, m in zip(found, matching(found, query), strict=True) if m]
+
+        if not one_word:
+            hits = matches()
+        if not hits:  # "printers": every product of that kind, no query words to re-rank
+            kinds = _kinds_headed(query, categories)
+            for k in kinds:
+                args = {**_search_args(ActiveFilters(category=k), categories[k]), "query": ""}
+                called.append(self.tools.call("search_products", args))
+                hits += called[-1].artifact
+            filters.category = kinds[0] if kinds else None
+        if not hits and one_word:
+            hits = matches()
+        tools_called = [c.name for c in called]
+        if not hits:
+            return Draft(
+                intro=f"I could not find {query!r} in our catalog; we may not carry it.",
+                tools_called=tools_called,
+            )
+        state.filters = filters
+        counts = Counter(h.product.brand for h in hits if h.product.brand)
+        listed = ", ".join(f"{brand} ({n})" for brand, n in counts.most_common())
+        n, b = len(hits), len(counts)
+        products = f"{n} product{'s' if n != 1 else ''}"
+        if kinds:
+            products += f" of the kind {(kinds[0] if len(kinds) == 1 else query)!r}"
+        else:
+            products += f" that match{'es' if n == 1 else ''} {query!r}"
+        said = f"We have {products}, from {b} brand{'s' if b != 1 else ''}"
+        if kinds and not one_word:  # "ergonomic keyboard": no product holds all the words
+            unmentioned = _unmentioned(query, [h.product for h in hits])
+            if unmentioned:
+                said = f"None of our {kinds[0]} products mentions {either_of(unmentioned)}. {said}"
+                # the active search is the kind then: "CHERRY" next means CHERRY keyboards
+                kept = [w for w in query.split() if w.lower() not in unmentioned]
+                state.filters = filters.model_copy(update={"query": " ".join(kept)})
+        searched = f"categories {', '.join(kinds)}" if kinds else "matching products"
+        return Draft(
+            intro=f"{said}: {listed}. Name one to see its products.",
+            evidence=[h.product for h in hits],
+            passages=[f"Searched for {query} ({searched}).", f"{said}: {listed}."],
+            tools_called=tools_called,
         )
 
     def _sized(self, intent: Intent, state: SessionState) -> Generator[Event, None, Draft]:

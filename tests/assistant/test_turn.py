@@ -400,6 +400,30 @@ def test_a_word_is_mentioned_by_its_forms_not_by_longer_words() -> None:
     assert mention_text(p, "recorders") == "Its title mentions 'recorders'."
 
 
+def test_what_brands_lists_the_brands_of_a_kind_or_of_the_matches(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    r = bot.respond("s", "what brands of speakers do you have?")
+    assert r.reply == (
+        "We have 3 products of the kind 'speaker', from 3 brands: Sony (1), JBL (1), Anker (1). "
+        "Name one to see its products."
+    )
+    assert r.grounded and r.products == []
+    r = bot.respond("s", "what brands of bluetooth speaker do you have?")
+    assert r.reply.startswith("We have 3 products that match 'bluetooth speaker', from 3 brands")
+    r = bot.respond("s", "what brands of waterproof mouse do you sell?")
+    assert r.reply.startswith(
+        "None of our mouse products mentions 'waterproof'. We have 2 products of the kind "
+        "'mouse', from 2 brands: Logitech (1), Razer (1)."
+    )
+    # The kind is the active search: a brand named next narrows it.
+    assert [c.id for c in bot.respond("s", "logitech").products] == ["m1"]
+    assert bot.respond("s", "which brands do you carry?").reply.startswith(
+        "Our catalog has products of 7 brands."
+    )
+    r = bot.respond("s", "what brands of netflix cards do you sell")
+    assert r.reply == "I could not find 'netflix cards' in our catalog; we may not carry it."
+
+
 def _sized_catalog() -> InMemoryIndex:
     index = InMemoryIndex()
     index.upsert(
