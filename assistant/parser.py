@@ -260,8 +260,12 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
         IntentName.ADD_TO_CART,
         re.compile(
             rf"\b(add (?:it|this|that|them|the|one|\w+ )?.*to (?:my |the )?{_CART}|"
-            rf"add to {_CART}|i'?ll take|buy (?:it|this|that|them)|(?:put|chuck|throw|pop|stick) "
-            rf".* in(?:to)? (?:my |the )?{_CART})\b",
+            rf"add to {_CART}|i'?ll take|i will take|buy (?:it|this|that|them)|"
+            rf"(?:put|chuck|throw|pop|stick) .* in(?:to)? (?:my |the )?{_CART})\b|"
+            # a whole message that takes what is pointed at: "ok add it", "add this one please"
+            r"^\W*(?:(?:ok|okay|yes|yeah|great|perfect|sure|alright|then|please)\W+)*"
+            r"(?:add|take|get) (?:it|this|that|them|these|those)(?: one)?"
+            r"(?:[\s,]+(?:please|then|thanks|thank you))*[\s.!]*$",
             re.I,
         ),
     ),

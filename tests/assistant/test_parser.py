@@ -435,6 +435,10 @@ def test_an_order_number_without_the_word_order() -> None:
         ("can you open my trolley pls", "view_cart"),
         ("chuck option 5 in the trolley", "add_to_cart"),
         ("ok add the last one", "add_to_cart"),
+        ("ok add it", "add_to_cart"),
+        ("add this one, please!", "add_to_cart"),
+        ("i will take it", "add_to_cart"),
+        ("get it?", "other"),  # a question, not an order to add
         ("which of these is best for gaming", "compare"),
         ("which of them has the longest warranty", "compare"),
         ("option 3 or option 1, which would you pick for a student?", "compare"),
