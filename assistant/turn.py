@@ -99,17 +99,22 @@ _OFF_TASK = re.compile(
     r"instruction\w*|happy to (?:order|buy|get|book|deliver))\b",
     re.I,
 )
-# What "bigger", "smaller", "longer" and "shorter" compare: size attributes in the order tried,
-# with the words and unit a reply uses (Icecat states diagonals in inches, storage in GB, cable
-# lengths in metres).
-_SIZES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "bigger": (
-        ("display_diagonal", "screen size", '"'),
-        ("storage_capacity", "storage capacity", " GB"),
-    ),
-    "longer": (("cable_length", "cable length", " m"),),
+# Numbers the catalog states that replies compare, with the words and unit a reply uses
+# (Icecat states diagonals in inches, storage in GB, cable lengths in metres; weights with no
+# unit it names).
+_MEASURES: dict[str, tuple[str, str]] = {
+    "display_diagonal": ("screen size", '"'),
+    "storage_capacity": ("storage capacity", " GB"),
+    "cable_length": ("cable length", " m"),
+    "weight": ("weight", ""),
 }
-_SIZES["smaller"], _SIZES["shorter"] = _SIZES["bigger"], _SIZES["longer"]
+# What "bigger", "smaller", "longer" and "shorter" compare, in the order tried.
+_SIZES: dict[str, tuple[str, ...]] = {
+    "bigger": ("display_diagonal", "storage_capacity"),
+    "smaller": ("display_diagonal", "storage_capacity"),
+    "longer": ("cable_length",),
+    "shorter": ("cable_length",),
+}
 _SIZE_COMPARED = {
     "bigger": "larger",
     "smaller": "smaller",
@@ -132,55 +137,44 @@ _BRAND_WORDS = frozenset(
 )
 _BRAND_CANDIDATES = 50
 _WHICH_IS = re.compile(r"^\s*(?:which|what|whats|what's)\b", re.I)
-_MEASURE_LABELS = {
-    "price": "price",
-    "weight": "weight",
-    "display_diagonal": "screen size",
-    "storage_capacity": "storage capacity",
-    "cable_length": "cable length",
-}
-# "Which one is the cheapest?": the superlative, what it measures (None: the price), whether
-# the most or the least of it wins, and, for a size, the reply's unit.
-_SUPERLATIVES: list[tuple[re.Pattern[str], str, str | None, bool, str]] = [
+# "Which one is the cheapest?": the superlative, what it measures (a `_MEASURES` key; None: the
+# price), and whether the most of it wins.
+Superlative = tuple[re.Pattern[str], str, str | None, bool]
+_SUPERLATIVES: list[Superlative] = [
     (
         re.compile(r"\b(cheapest|least expensive|lowest price|most affordable)\b", re.I),
         "cheapest",
         None,
         False,
-        "",
     ),
     (
         re.compile(r"\b(most expensive|priciest|highest price)\b", re.I),
         "most expensive",
         None,
         True,
-        "",
     ),
-    (re.compile(r"\blightest\b", re.I), "lightest", "weight", False, ""),
-    (re.compile(r"\bheaviest\b", re.I), "heaviest", "weight", True, ""),
+    (re.compile(r"\blightest\b", re.I), "lightest", "weight", False),
+    (re.compile(r"\bheaviest\b", re.I), "heaviest", "weight", True),
     (
         re.compile(r"\b(biggest|largest) (screen|display)\b", re.I),
         "largest screen",
         "display_diagonal",
         True,
-        '"',
     ),
     (
         re.compile(r"\bsmallest (screen|display)\b", re.I),
         "smallest screen",
         "display_diagonal",
         False,
-        '"',
     ),
     (
         re.compile(r"\b(most|largest|biggest) (storage|capacity)\b", re.I),
         "most storage",
         "storage_capacity",
         True,
-        " GB",
     ),
-    (re.compile(r"\blongest( cable)?\b", re.I), "longest cable", "cable_length", True, " m"),
-    (re.compile(r"\bshortest( cable)?\b", re.I), "shortest cable", "cable_length", False, " m"),
+    (re.compile(r"\blongest( cable)?\b", re.I), "longest cable", "cable_length", True),
+    (re.compile(r"\bshortest( cable)?\b", re.I), "shortest cable", "cable_length", False),
 ]
 _SENTENCE_END = re.compile(r"(?<=[.!])\s")
 
@@ -258,9 +252,6 @@ def _asked_about(text: str, products: list[Product], brands: list[str]) -> list[
     return out[:_MAX_ASKED]
 
 
-Superlative = tuple[re.Pattern[str], str, str | None, bool, str]
-
-
 def _superlative_asked(text: str) -> Superlative | None:
     """The superlative the message asks for ("the cheapest", "the longest cable"), if any."""
     return next((t for t in _SUPERLATIVES if t[0].search(text)), None)
@@ -270,7 +261,7 @@ def _winners(
     products: list[Product], asked: Superlative
 ) -> tuple[list[tuple[float, Product]], list[Product]]:
     """The products that state the superlative's measure, with it, and those that win."""
-    _, _, key, most, _ = asked
+    _, _, key, most = asked
     measured = [
         (v, p)
         for p in products
@@ -904,19 +895,19 @@ class Assistant:
             reference = self.index.get_many(ids)
         else:
             reference = self._shown(state)
-        measure = next(
-            (m for m in _SIZES[size] if any(_size_of(p, m[0]) is not None for p in reference)),
+        key = next(
+            (k for k in _SIZES[size] if any(_size_of(p, k) is not None for p in reference)),
             None,
         )
-        if measure is None:
-            names = " or ".join(label for _, label, _ in _SIZES[size])
+        if key is None:
+            names = " or ".join(_MEASURES[k][0] for k in _SIZES[size])
             of = reference[0].title if len(reference) == 1 else "the products shown"
             return Draft(
                 intro=f"The catalog gives no {names} for {of}, so I cannot tell which products "
                 f"are {size}.",
                 evidence=reference,
             )
-        key, label, unit = measure
+        label, unit = _MEASURES[key]
         sized = [(v, p) for p in reference if (v := _size_of(p, key)) is not None]
         limit, limit_of = (max if up else min)(sized, key=lambda t: t[0])
         of = limit_of.title if len(reference) == 1 else f"the {_SIZE_EXTREME[size]} shown"
@@ -1106,14 +1097,14 @@ class Assistant:
         asked = _superlative_asked(text)
         if asked is None or len(state.shown) < 2:
             return None
-        _, word, key, _, unit = asked
+        _, word, key, _ = asked
+        label, unit = _MEASURES[key] if key else ("price", "")
 
         def answer() -> Generator[Event, None, Draft]:
             yield Status("compare", f"Finding the {word} of the products shown")
             called = self.tools.call("get_product_details", {"product_ids": state.shown})
             products: list[Product] = called.artifact
             measured, winners = _winners(products, asked)
-            label = _MEASURE_LABELS.get(key or "price", "price")
             if not measured:
                 return Draft(
                     intro=f"The catalog states no {label} for the products shown, so I cannot "
