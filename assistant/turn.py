@@ -219,10 +219,15 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
     title, brand, category, description and attributes, through the shop vocabulary. A reply
     that shows near matches says so ("none of them mentions 'waterproof'"), so that "matches for
     waterproof bluetooth speaker" never implies a fact the catalog does not state."""
-    stripped = (w.strip(".,;:!?()\"'") for w in query.lower().split())
+    amounts = [
+        f"{m[1]} {m[2].upper() if m[2].lower() != 'inch' else 'inch'}"
+        for m in _AMOUNT.finditer(query)
+        if not any(_states(p, m[1], m[2].lower()) for p in products)
+    ]
+    stripped = (w.strip(".,;:!?()\"'") for w in _AMOUNT.sub(" ", query).lower().split())
     words = [w for w in dict.fromkeys(stripped) if w.isalpha() and len(w) >= 3]
     if not words or not products:
-        return []
+        return amounts if products else []
     alternatives = word_alternatives(tokenize(query))
     texts = [
         set(tokenize(" ".join((p.search_text(), *p.attributes.keys(), *p.attributes.values()))))
@@ -232,7 +237,27 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
     def mentioned(token: str) -> bool:
         return any(token in text or text & alternatives.get(token, set()) for text in texts)
 
-    return [w for w in words if tokenize(w) and not any(mentioned(t) for t in tokenize(w))]
+    return [
+        w for w in words if tokenize(w) and not any(mentioned(t) for t in tokenize(w))
+    ] + amounts
+
+
+# An amount of a query ("1 TB", "17 inch", as the parser writes capacities and screen sizes).
+_AMOUNT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(tb|gb|mb|inch)\b", re.I)
+_IN_GB = {"tb": 1000.0, "gb": 1.0, "mb": 0.001}
+
+
+def _states(product: Product, number: str, unit: str) -> bool:
+    """Whether the product's data states this amount: written out ("1 TB", "1TB", '17"',
+    "17 inch"), or as its storage or memory in GB, or its screen diagonal in inches."""
+    text = " ".join((product.search_text(), *product.attributes.values()))
+    units = r'(?:inch\b|"|-inch\b)' if unit == "inch" else rf"{unit}\b"
+    if re.search(rf"(?<![\d.]){re.escape(number)}\s*{units}", text, re.I):
+        return True
+    if unit == "inch":
+        return _size_of(product, "display_diagonal") == float(number)
+    wanted = float(number) * _IN_GB[unit]
+    return any(_size_of(product, k) == wanted for k in ("storage_capacity", "internal_memory"))
 
 
 def _asked_about(text: str, products: list[Product], brands: list[str]) -> list[str]:
@@ -368,7 +393,7 @@ def plan_search(
     else:
         new = ActiveFilters(query=intent.query or (intent.category or ""))
     if other_values:
-        new.query = " ".join([new.query, *other_values]).strip()
+        new.query = " ".join([*other_values, new.query]).strip()  # "32 GB memory card"
     if intent.brands:
         new.brands = list(intent.brands)
     if intent.in_stock:

@@ -28,7 +28,7 @@ from assistant.reply import (
 from assistant.search import ProductSearch
 from assistant.state import SessionStore
 from assistant.tools import CatalogTools, money
-from assistant.turn import Assistant, _kind_test, unusable
+from assistant.turn import Assistant, _kind_test, _states, unusable
 from ranking.base import OverlapReranker
 from retrieval.memory import InMemoryIndex
 from retrieval.search import FusionConfig
@@ -422,6 +422,47 @@ def test_what_brands_lists_the_brands_of_a_kind_or_of_the_matches(tmp_path: Path
     )
     r = bot.respond("s", "what brands of netflix cards do you sell")
     assert r.reply == "I could not find 'netflix cards' in our catalog; we may not carry it."
+
+
+def test_an_amount_named_is_searched_first_and_said_when_no_product_states_it(
+    tmp_path: Path,
+) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("b1", "Acme laptop bag 15.6 inch", "30", category="laptop bag"),
+            product("b2", "Acme laptop bag 17.3 inch", "35", category="laptop bag"),
+            product("m1", "Zeta memory card 32GB", "9", category="memory card"),
+            product("m2", "Zeta memory card 64 GB", "12", category="memory card"),
+            product(
+                "m3",
+                "Zeta memory card",
+                "20",
+                category="memory card",
+                attributes={"storage_capacity": "128"},
+            ),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    r = bot.respond("s", "17 inch laptop bag")
+    # 17.3" is not 17 inches: the reply says no product states it.
+    assert r.reply.startswith("Here are 2 matches for 17 inch laptop bag; none of them mentions")
+    assert "'17 inch'" in r.reply.split("\n")[0]
+    # The amount goes first, so the kind is still the last word ("memory card", not "GB"),
+    # and a product writing "32GB" states it.
+    r = bot.respond("s", "32gb memory card")
+    assert r.reply.startswith("Here are 2 matches for 32 GB memory card:\n")
+    assert "m1" in [c.id for c in r.products]
+    r = bot.respond("s", "1tb memory card")
+    assert r.reply.startswith("None of our memory card products mentions '1 TB'.")
+
+
+def test_an_amount_is_stated_written_out_or_as_the_attribute() -> None:
+    card = product("m", "Zeta card", "9", attributes={"storage_capacity": "1000"})
+    assert _states(card, "1", "tb") and _states(card, "1000", "gb") and not _states(card, "2", "tb")
+    tv = product("t", 'Vista TV 55"', "99", attributes={"display_diagonal": "54.6"})
+    assert _states(tv, "55", "inch") and _states(tv, "54.6", "inch")
+    assert not _states(tv, "5", "inch")  # not the 5 of 55
 
 
 def _sized_catalog() -> InMemoryIndex:
