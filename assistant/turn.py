@@ -108,24 +108,13 @@ _MEASURES: dict[str, tuple[str, str]] = {
     "cable_length": ("cable length", " m"),
     "weight": ("weight", ""),
 }
-# What "bigger", "smaller", "longer" and "shorter" compare, in the order tried.
-_SIZES: dict[str, tuple[str, ...]] = {
-    "bigger": ("display_diagonal", "storage_capacity"),
-    "smaller": ("display_diagonal", "storage_capacity"),
-    "longer": ("cable_length",),
-    "shorter": ("cable_length",),
-}
-_SIZE_COMPARED = {
-    "bigger": "larger",
-    "smaller": "smaller",
-    "longer": "longer",
-    "shorter": "shorter",
-}
-_SIZE_EXTREME = {
-    "bigger": "largest",
-    "smaller": "smallest",
-    "longer": "longest",
-    "shorter": "shortest",
+# What "bigger", "smaller", "longer" and "shorter" compare (in the order tried), and how a reply
+# says it: the comparative and the extreme ("a larger screen size than the largest shown").
+_SIZES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "bigger": (("display_diagonal", "storage_capacity"), "larger", "largest"),
+    "smaller": (("display_diagonal", "storage_capacity"), "smaller", "smallest"),
+    "longer": (("cable_length",), "longer", "longest"),
+    "shorter": (("cable_length",), "shorter", "shortest"),
 }
 _SIZE_CANDIDATES = 50
 # "What brands of headphones do you have?": the words that ask for brands, not for products.
@@ -277,8 +266,11 @@ def _asked_about(text: str, products: list[Product], brands: list[str]) -> list[
     return out[:_MAX_ASKED]
 
 
-def _superlative_asked(text: str) -> Superlative | None:
-    """The superlative the message asks for ("the cheapest", "the longest cable"), if any."""
+def _superlative_asked(text: str, shown: list[str]) -> Superlative | None:
+    """The superlative the message asks for ("the cheapest", "the longest cable") of the
+    products shown; None when it asks none or fewer than two products are shown."""
+    if len(shown) < 2:
+        return None
     return next((t for t in _SUPERLATIVES if t[0].search(text)), None)
 
 
@@ -581,8 +573,8 @@ class Assistant:
     def _resolve(self, intent: Intent, state: SessionState, text: str) -> Intent:
         """References the parser cannot see alone: "that Sony", "is it in stock?", "add the
         cheapest one"."""
-        if intent.intent is IntentName.ADD_TO_CART and not intent.refs and len(state.shown) > 1:
-            asked = _superlative_asked(text)
+        if intent.intent is IntentName.ADD_TO_CART and not intent.refs:
+            asked = _superlative_asked(text, state.shown)
             _, winners = _winners(self._shown(state), asked) if asked else ([], [])
             if len(winners) == 1:
                 return intent.model_copy(update={"refs": [state.shown.index(winners[0].id) + 1]})
@@ -637,8 +629,8 @@ class Assistant:
             return (yield from self._brands(intent, state))
         if name is IntentName.REFINE and not intent.query and _WHICH_IS.match(text):
             # "what is the most expensive one?" asks about what is shown; "cheapest first" sorts
-            if (best := self._superlative(state, text)) is not None:
-                return (yield from best)
+            if (asked := _superlative_asked(text, state.shown)) is not None:
+                return (yield from self._superlative(asked, state))
         if name in (IntentName.SEARCH, IntentName.REFINE):
             return (yield from self._search(intent, state, text))
         if name is IntentName.PRODUCT_QUESTION:
@@ -913,6 +905,7 @@ class Assistant:
         first. The active search stays as it was."""
         size = intent.size or "bigger"
         up = size in ("bigger", "longer")
+        measures, compared, extreme = _SIZES[size]
         if intent.refs or state.subject:
             ids, problem = self._targets(intent, state)
             if problem:
@@ -921,11 +914,11 @@ class Assistant:
         else:
             reference = self._shown(state)
         key = next(
-            (k for k in _SIZES[size] if any(_size_of(p, k) is not None for p in reference)),
+            (k for k in measures if any(_size_of(p, k) is not None for p in reference)),
             None,
         )
         if key is None:
-            names = " or ".join(_MEASURES[k][0] for k in _SIZES[size])
+            names = " or ".join(_MEASURES[k][0] for k in measures)
             of = reference[0].title if len(reference) == 1 else "the products shown"
             return Draft(
                 intro=f"The catalog gives no {names} for {of}, so I cannot tell which products "
@@ -935,12 +928,12 @@ class Assistant:
         label, unit = _MEASURES[key]
         sized = [(v, p) for p in reference if (v := _size_of(p, key)) is not None]
         limit, limit_of = (max if up else min)(sized, key=lambda t: t[0])
-        of = limit_of.title if len(reference) == 1 else f"the {_SIZE_EXTREME[size]} shown"
-        than = f"{_SIZE_COMPARED[size]} {label} than {of} ({limit_of.attributes[key]}{unit})"
+        of = limit_of.title if len(reference) == 1 else f"the {extreme} shown"
+        than = f"{compared} {label} than {of} ({limit_of.attributes[key]}{unit})"
         filters = state.filters.model_copy(update={"page": 0})
         if not filters.query and not filters.category and limit_of.category != "other":
             filters.category = limit_of.category
-        yield Status("search", f"Looking for a {_SIZE_COMPARED[size]} {label}")
+        yield Status("search", f"Looking for a {compared} {label}")
         called = self.tools.call("search_products", _search_args(filters, _SIZE_CANDIDATES))
         hits: list[Hit] = called.artifact
         ids_shown = {p.id for p in reference}
@@ -1032,8 +1025,8 @@ class Assistant:
     def _question(
         self, intent: Intent, state: SessionState, text: str
     ) -> Generator[Event, None, Draft]:
-        if not intent.refs and (best := self._superlative(state, text)) is not None:
-            return (yield from best)  # "what is the cheapest one?"
+        if not intent.refs and (most := _superlative_asked(text, state.shown)) is not None:
+            return (yield from self._superlative(most, state))  # "what is the cheapest one?"
         ids, problem = self._targets(intent, state)
         if problem:
             if intent.query and not intent.refs:  # a question naming a product: search for it
@@ -1088,8 +1081,8 @@ class Assistant:
     def _compare(
         self, intent: Intent, state: SessionState, text: str
     ) -> Generator[Event, None, Draft]:
-        if len(intent.refs) < 2 and (best := self._superlative(state, text)) is not None:
-            return (yield from best)
+        if len(intent.refs) < 2 and (asked := _superlative_asked(text, state.shown)) is not None:
+            return (yield from self._superlative(asked, state))
         first = _FIRST_N.search(text)
         if len(intent.refs) >= 2:
             ids, problem = self._targets(intent, state)
@@ -1114,56 +1107,48 @@ class Assistant:
             refs=[state.shown.index(i) + 1 for i in ids if i in state.shown],
         )
 
-    def _superlative(self, state: SessionState, text: str) -> Generator[Event, None, Draft] | None:
+    def _superlative(
+        self, asked: Superlative, state: SessionState
+    ) -> Generator[Event, None, Draft]:
         """ "Which one is the cheapest?", "which has the longest cable?": the answer over every
-        product shown, by price or by a number the catalog states (`_SUPERLATIVES`), or None
-        when the message asks no such thing or fewer than two products are shown. The winner
+        product shown, by price or by a number the catalog states (`_SUPERLATIVES`). The winner
         becomes the subject ("add it to my cart"); what was shown stays shown."""
-        asked = _superlative_asked(text)
-        if asked is None or len(state.shown) < 2:
-            return None
         _, word, key, _ = asked
         label, unit = _MEASURES[key] if key else ("price", "")
-
-        def answer() -> Generator[Event, None, Draft]:
-            yield Status("compare", f"Finding the {word} of the products shown")
-            called = self.tools.call("get_product_details", {"product_ids": state.shown})
-            products: list[Product] = called.artifact
-            measured, winners = _winners(products, asked)
-            if not measured:
-                return Draft(
-                    intro=f"The catalog states no {label} for the products shown, so I cannot "
-                    f"tell which is the {word}.",
-                    evidence=products,
-                    tools_called=[called.name],
-                )
-            of = f"the {len(products)} products shown"
-            if len(measured) < len(products):
-                of = f"the {len(measured)} of {of} whose {label} the catalog states"
-
-            def named(p: Product) -> str:
-                value = (
-                    money(p.price, p.currency)
-                    if key is None
-                    else f"{label} {p.attributes[key]}{unit}"
-                )
-                return f"{state.shown.index(p.id) + 1}. {p.title} ({value})"
-
-            intro = (
-                f"Of {of}, the {word} is {named(winners[0])}."
-                if len(winners) == 1
-                else f"Of {of}, these are the {word}: " + "; ".join(named(p) for p in winners) + "."
-            )
+        yield Status("compare", f"Finding the {word} of the products shown")
+        called = self.tools.call("get_product_details", {"product_ids": state.shown})
+        products: list[Product] = called.artifact
+        measured, winners = _winners(products, asked)
+        if not measured:
             return Draft(
-                intro=intro,
-                cards=[ProductCard.of(p, f"the {word} shown") for p in winners],
+                intro=f"The catalog states no {label} for the products shown, so I cannot "
+                f"tell which is the {word}.",
                 evidence=products,
                 tools_called=[called.name],
-                subject=winners[0].id if len(winners) == 1 else None,
-                refs=[state.shown.index(p.id) + 1 for p in winners],
             )
+        of = f"the {len(products)} products shown"
+        if len(measured) < len(products):
+            of = f"the {len(measured)} of {of} whose {label} the catalog states"
 
-        return answer()
+        def named(p: Product) -> str:
+            value = (
+                money(p.price, p.currency) if key is None else f"{label} {p.attributes[key]}{unit}"
+            )
+            return f"{state.shown.index(p.id) + 1}. {p.title} ({value})"
+
+        intro = (
+            f"Of {of}, the {word} is {named(winners[0])}."
+            if len(winners) == 1
+            else f"Of {of}, these are the {word}: " + "; ".join(named(p) for p in winners) + "."
+        )
+        return Draft(
+            intro=intro,
+            cards=[ProductCard.of(p, f"the {word} shown") for p in winners],
+            evidence=products,
+            tools_called=[called.name],
+            subject=winners[0].id if len(winners) == 1 else None,
+            refs=[state.shown.index(p.id) + 1 for p in winners],
+        )
 
     # -- writing -------------------------------------------------------------------------------
 
