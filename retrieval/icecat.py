@@ -2,7 +2,8 @@
 
 Icecat has neither a category field nor stock. The category is derived from the title, which
 Icecat writes as "<brand> <model> <category phrase> <specs>", falling back to Icecat's product
-type (`attr_t_product_type`, about one record in thirteen), `attr_t_type` and a keyword table.
+type (`attr_t_product_type`, about one record in thirteen), `attr_t_type`, the specification
+fields (a SIM card and a 6" screen make a phone) and a keyword table.
 Stock is generated deterministically: a seeded hash of the product id, so every machine and every
 run sees the same quantities.
 """
@@ -45,6 +46,7 @@ ATTRIBUTE_FIELDS: dict[str, str] = {
     "weight": "attr_n_weight",
 }
 
+_TV_WORDS = r"\btv\b|\btelevision\b"
 # Title keywords -> category, for titles that carry no lower-case category phrase.
 KEYWORD_CATEGORIES: list[tuple[str, str]] = [
     (r"\bribbon\b", "printer ribbon"),
@@ -64,7 +66,7 @@ KEYWORD_CATEGORIES: list[tuple[str, str]] = [
     (r"\bkeyboard\b", "keyboard"),
     (r"\bmount\b", "mount"),
     (r"\bgamepad\b|\bjoystick\b", "gamepad"),
-    (r"\btv\b|\btelevision\b", "tv"),
+    (_TV_WORDS, "tv"),
     (r"\bmonitor\b|\bdisplay\b", "monitor"),
     (r"\blaptop\b|\bnotebook\b", "notebook"),
     (r"\btablet\b", "tablet"),
@@ -131,12 +133,83 @@ _NOT_CATEGORY = {
     "lumens",
 }
 # A title's first lower-case run is not a category when it is only colour words ("HP 70 Original
-# Matte black") or follows an ordinal ("... 1920 x 1080 pixels 9th gen Intel® Core™ i5").
+# Matte black", "Black,Stainless steel") or follows an ordinal ("... 1920 x 1080 pixels 9th gen
+# Intel® Core™ i5"). A lower-case word with a digit is a model or a processor, not a category
+# ("Intel® Core™ i7", "HP ENVY x360", "Kingston ... Dual Rank, x4 memory module").
 _COLOUR_WORDS = frozenset(
     "black white cyan magenta yellow red blue green grey gray silver gold pink purple orange "
-    "brown beige transparent matte photo light dark".split()
+    "brown beige transparent matte photo light dark steel".split()
 )
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+_DIGIT = re.compile(r"\d")
+# Units of a title's specifications: a lower-case run after one of them comes from the specs
+# ("... 25.6 cm (10.1") 1 GB 16 GB ... Android 8.1 Go edition"), and a category that the
+# specification fields give wins over it.
+_SPEC_UNITS = frozenset("cm mm gb mb tb mah ghz mhz pixels dpi ppm".split())
+
+# A TV's specification fields: broadcast standards, tuner, teletext.
+_TV_FIELDS = (
+    "attr_t_analog_signal_format_system",
+    "attr_t_digital_signal_format_system",
+    "attr_t_tuner_type",
+    "attr_t_tuner_display",
+    "attr_t_supported_tv_bands",
+    "attr_t_dvb",
+    "attr_b_teletext_function",
+    "attr_b_smart_tv",
+)
+# Specification fields that tell what a product is when its title names no category: Icecat
+# titles of phones, tablets, monitors and printers are often model and specs alone ("Samsung
+# Galaxy Tab S6 Lite SM-P615N 26.4 cm (10.4") Samsung Exynos 4 GB 64 GB ... Android 10").
+SPEC_FIELDS = (
+    "attr_t_device_type",
+    "attr_t_form_factor",
+    "attr_t_sim_card_type",
+    "attr_t_platform",
+    "attr_t_operating_system_installed",
+    "attr_n_display_diagonal",
+    "attr_n_print_speed__black__normal_quality__a4_us_letter_",
+    "attr_n_processor_frequency",
+    "attr_n_total_storage_capacity",
+    "attr_t_optical_drive_type",
+    "attr_n_response_time",
+    *_TV_FIELDS,
+)
+
+
+def spec_category(specs: dict[str, Any]) -> str | None:
+    """The kind of product its Icecat specification fields describe, or None.
+
+    A tablet by its device type or slate form; a phone by a SIM card or bar form with a screen
+    under 7.5"; a printer by its print speed; a notebook by its clamshell form, or a processor,
+    storage and a 10-18.5" screen; a TV or monitor (15" and up) by its response time, a TV when
+    it names a broadcast standard, a tuner or teletext.
+    """
+
+    def has(field: str) -> bool:
+        return specs.get(field) not in (None, "", False)
+
+    try:
+        diagonal = float(specs.get("attr_n_display_diagonal") or 0)
+    except (TypeError, ValueError):
+        diagonal = 0.0
+    form = specs.get("attr_t_form_factor")
+    if "tablet" in str(specs.get("attr_t_device_type") or "").lower() or form == "Slate":
+        return "tablet"
+    if (has("attr_t_sim_card_type") or form == "Bar") and 0 < diagonal < 7.5:
+        smart = has("attr_t_platform") or has("attr_t_operating_system_installed")
+        return "smartphone" if smart else "mobile phone"
+    if has("attr_n_print_speed__black__normal_quality__a4_us_letter_"):
+        return "printer"
+    if form == "Clamshell" or (
+        has("attr_n_processor_frequency")
+        and 10 <= diagonal <= 18.5
+        and (has("attr_n_total_storage_capacity") or has("attr_t_optical_drive_type"))
+    ):
+        return "notebook"
+    if has("attr_n_response_time") and diagonal >= 15:
+        return "tv" if any(has(f) for f in _TV_FIELDS) else "monitor"
+    return None
 
 
 def _after(text: str, prefix: str) -> str:
@@ -147,7 +220,12 @@ def _after(text: str, prefix: str) -> str:
 
 
 def derive_category(
-    title: str, brand: str, model: str, type_attr: str | None, product_type: str | None = None
+    title: str,
+    brand: str,
+    model: str,
+    type_attr: str | None,
+    product_type: str | None = None,
+    specs: dict[str, Any] | None = None,
 ) -> str:
     """The category phrase of an Icecat product.
 
@@ -158,6 +236,8 @@ def derive_category(
         type_attr: `attr_t_type`, used when the title has no category phrase.
         product_type: `attr_t_product_type` ("Notebook", "Headphones"), used when the title
             has no category phrase and it has a word in it (some records hold a bare number).
+        specs: The record's `SPEC_FIELDS`, read by `spec_category` when the title has no
+            category phrase, or one only after its specifications.
 
     Returns:
         A lower-case phrase such as "toner cartridge", or "other".
@@ -167,21 +247,38 @@ def derive_category(
     # The first run of lower-case words after the brand and model is Icecat's category phrase.
     words: list[str] = []
     before = ""
+    after_specs = False
     for word in rest.split():
-        if _LOWER_WORD.match(word) and word not in _NOT_CATEGORY:
+        if _DIGIT.search(word) and _LOWER_WORD.match(word):
+            # A model or a processor, and with it the lower-case words just before it: "Motorola
+            # Moto G moto g8 16.3 cm", "Dual Rank, x4 memory module", "Intel® Core™ i7 4 GB".
+            words = []
+            before = word
+        elif _LOWER_WORD.match(word) and word not in _NOT_CATEGORY:
             words.append(word)
         elif words:
             break
         else:
             before = word
-    if words and not _ORDINAL.match(before) and not _COLOUR_WORDS.issuperset(words):
+            after_specs = after_specs or word.lower() in _SPEC_UNITS
+    lowered = unbranded.lower()
+    from_specs = spec_category(specs or {})
+    if from_specs == "monitor" and re.search(_TV_WORDS, lowered):
+        from_specs = "tv"  # "LG 42LD550 TV 106.7 cm": a TV whose record names no tuner
+    if (
+        words
+        and not _ORDINAL.match(before)
+        and not _COLOUR_WORDS.issuperset(words)
+        and not (after_specs and from_specs)
+    ):
         return " ".join(words[:4])
     if product_type and re.search(r"[A-Za-z]{2}", product_type):
         return " ".join(product_type.lower().split())
     if type_attr and type_attr not in {"Original", "Compatible"}:
         return type_attr.lower()
+    if from_specs:
+        return from_specs
     # Keywords are looked for after the brand: "Cooler Master" makes no cooler, "Case Logic" does.
-    lowered = unbranded.lower()
     for pattern, category in KEYWORD_CATEGORIES:
         if found := re.search(pattern, lowered):
             if category in _DEVICES and _FOR_BEFORE.search(lowered, 0, found.start()):
@@ -254,6 +351,7 @@ def product_from_icecat(record: dict[str, Any]) -> Product:
             str(record.get("name") or ""),
             record.get("attr_t_type"),
             _attr_value(record.get("attr_t_product_type")),
+            {field: record.get(field) for field in SPEC_FIELDS},
         ),
         attributes=attributes,
         image_url=record.get("img_500x500") or record.get("img_high") or None,
@@ -320,7 +418,9 @@ KEEP_FIELDS = (
     "short_description",
     "img_500x500",
     "date_released",
+    "attr_t_product_type",
     *ATTRIBUTE_FIELDS.values(),
+    *SPEC_FIELDS,
 )
 
 

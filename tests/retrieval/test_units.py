@@ -175,6 +175,112 @@ def test_icecat_product_type_is_the_category_when_the_title_has_none() -> None:
     )
 
 
+TABLET_SPECS = {
+    "attr_t_device_type": "Full-size tablet",
+    "attr_t_form_factor": "Slate",
+    "attr_n_display_diagonal": 10.1,
+    "attr_t_platform": "Android",
+}
+PHONE_SPECS = {
+    "attr_t_form_factor": "Bar",
+    "attr_t_sim_card_type": "NanoSIM",
+    "attr_n_display_diagonal": 6.39,
+    "attr_t_operating_system_installed": "Android 9.0",
+}
+MONITOR_SPECS = {"attr_n_display_diagonal": 19.0, "attr_n_response_time": 5.0}
+PRINTER_SPECS = {"attr_n_print_speed__black__normal_quality__a4_us_letter_": 16.0}
+NOTEBOOK_SPECS = {
+    "attr_n_processor_frequency": 2.66,
+    "attr_n_display_diagonal": 15.6,
+    "attr_n_total_storage_capacity": 320.0,
+}
+
+
+@pytest.mark.parametrize(
+    ("title", "model", "specs", "expected"),
+    [
+        # Titles of model and specs alone: the specification fields say what the product is.
+        (
+            'Samsung Galaxy Tab S6 Lite SM-P615N 26.4 cm (10.4") Samsung Exynos 4 GB 64 GB',
+            "SM-P615N",
+            TABLET_SPECS,
+            "tablet",
+        ),
+        (
+            'Huawei P40 lite E 16.2 cm (6.39") 4 GB 64 GB Dual SIM 4G Micro-USB Black',
+            "P40 lite E",
+            PHONE_SPECS,
+            "smartphone",
+        ),
+        (
+            'Samsung SGH-F480 7.11 cm (2.8") 115 g Pink',
+            "SGH-F480",
+            {"attr_t_form_factor": "Bar", "attr_n_display_diagonal": 2.8},
+            "mobile phone",
+        ),
+        ("HP OfficeJet L7680 Inkjet 16 ppm", "L7680", PRINTER_SPECS, "printer"),
+        (
+            'HP LP1965 48.3 cm (19") 1280 x 1024 pixels LCD Black',
+            "LP1965",
+            MONITOR_SPECS,
+            "monitor",
+        ),
+        (
+            "Philips widescreen flat TV 42PF5421/10",
+            "widescreen flat TV 42PF5421/10",
+            {**MONITOR_SPECS, "attr_t_tuner_display": "PLL"},
+            "tv",
+        ),
+        # A TV whose record names no tuner is still a TV when its title says so.
+        ('LG 42LD550 TV 106.7 cm (42") Full HD Black', "42LD550", MONITOR_SPECS, "tv"),
+        # A lower-case run after the specifications is not the category when the specs tell it.
+        (
+            'Denver TAQ-10383K 25.6 cm (10.1") 1 GB 16 GB Black Android 8.1 Go edition',
+            "TAQ-10383K",
+            TABLET_SPECS,
+            "tablet",
+        ),
+        # Lower-case words with digits are models and processors, not categories.
+        (
+            'HP EliteBook 8540p 39.6 cm (15.6") 1600 x 900 pixels Intel® Core™ i7 4 GB 320 GB HDD',
+            "8540p",
+            NOTEBOOK_SPECS,
+            "notebook",
+        ),
+        (
+            'Motorola Moto G moto g8 16.3 cm (6.4") 4 GB 64 GB Hybrid Dual SIM 4G',
+            "x",
+            PHONE_SPECS,
+            "smartphone",
+        ),
+        (
+            "Kingston Technology ValueRAM 8GB DDR2 ECC DIMM Dual Rank, x4 memory module",
+            "x",
+            {},
+            "memory module",
+        ),
+        ("HP Jetdirect ew2400 print server Gray", "x", {}, "print server"),
+        # The title's own phrase wins over the specification fields ...
+        (
+            "PanzerGlass P6251 screen protector Clear screen protector Tablet Microsoft 1 pc(s)",
+            "P6251",
+            TABLET_SPECS,
+            "screen protector",
+        ),
+        # ... and specifications of no known kind leave the title's keywords to decide.
+        ("Samsung NV66M3571BS Electric 66 L 1200 W Black,Stainless steel A", "x", {}, "other"),
+    ],
+)
+def test_category_from_the_specification_when_the_title_names_none(
+    title: str, model: str, specs: dict[str, object], expected: str
+) -> None:
+    brand = title.split()[0]
+    assert derive_category(title, brand, model, None, None, specs) == expected
+    if expected in {"tablet", "smartphone", "printer", "monitor"}:
+        # Without the specification fields these titles name no category.
+        assert derive_category(title, brand, model, None) != expected
+
+
 def test_seeded_stock_is_deterministic_and_varied() -> None:
     stocks = [seeded_stock(str(i)) for i in range(2000)]
     assert stocks == [seeded_stock(str(i)) for i in range(2000)]
@@ -186,6 +292,11 @@ def test_demo_subset_loads_and_round_trips(tmp_path: Path) -> None:
     demo = load_demo()
     assert 2000 <= len(demo) <= 10000
     assert len({p.id for p in demo}) == len(demo)
+    # The subset keeps the fields the category is derived from: Icecat's product type, and
+    # the specification fields of a tablet whose title is model and specs alone.
+    categories = {p.id: p.category for p in demo}
+    assert categories["79042322"] == "tablet"  # Samsung Galaxy Tab S6 Lite SM-P615N ...
+    assert categories["1198614"] == "tablet"  # HP Compaq tc4400 Tablet PC
     assert load_demo(limit=5) == demo[:5]
     source = tmp_path / "icecat"
     source.mkdir()
@@ -198,6 +309,15 @@ def test_demo_subset_loads_and_round_trips(tmp_path: Path) -> None:
     with gzip.open(out, "rt") as fh:
         assert [json.loads(line)["id"] for line in fh] == ["2"]
     assert [p.id for p in load_icecat(source)] == ["3920564", "2"]
+    # A tablet's specification fields survive the trimming, so it stays a tablet.
+    tablet = {**ICECAT_RECORD, "id": "3", "name": "SM-P615N", **TABLET_SPECS}
+    tablet["title"] = 'Samsung Galaxy Tab S6 Lite SM-P615N 26.4 cm (10.4") 4 GB 64 GB'
+    with zipfile.ZipFile(source / "1.json.zip", "w") as zf:
+        zf.writestr("1.json", json.dumps([tablet]))
+    assert write_demo_subset(source, out, size=1) == 1
+    with gzip.open(out, "rt") as fh:
+        kept = json.loads(fh.readline())
+    assert product_from_icecat(kept).category == "tablet"
 
 
 def test_missing_icecat_folder_says_what_to_do(tmp_path: Path) -> None:
