@@ -21,7 +21,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 
 from assistant.intent import SortOrder
 from assistant.search import ProductSearch
-from retrieval.lexical import tokenize, word_alternatives
+from retrieval.lexical import query_terms, tokenize, word_alternatives
 from retrieval.product import Availability, Product
 from retrieval.search import Hit, SearchFilters
 
@@ -122,6 +122,26 @@ class Toolbox:
         return ToolResult(name, args, str(message.content), message.artifact)
 
 
+def kind_test(query: str) -> Callable[[str], bool]:
+    """Whether the query names a category in full, through the shop vocabulary, and with its
+    last word (the head: what is wanted, "bag" in "laptop bag"): "notebook" for "gaming
+    laptop", "headphones/headset" for "head set"; not "notebook" for "laptop bag", "hair
+    styling set" for "head set", nor "adapter" for "hot shoe" words. The query is read once."""
+    tokens = tokenize(query)
+    if not tokens:
+        return lambda category: False
+    heads = {tokens[-1], *word_alternatives(tokens)[tokens[-1]]}
+    terms = set(query_terms(query))
+
+    def names(category: str) -> bool:
+        return any(
+            bool(kind) and set(kind) <= terms and bool(heads & set(kind))
+            for kind in (tokenize(part) for part in category.split("/"))
+        )
+
+    return names
+
+
 def matching(hits: list[Hit], query: str) -> list[bool]:
     """Which hits contain most of the query's words (or their synonyms); all do when there is no
     query. "netflix gift cards" is not matched by a memory card, "order pizza" not by a cable
@@ -183,17 +203,31 @@ class CatalogTools(Toolbox):
             in_stock=in_stock_only,
             category=category or None,
         )
-        fetch = max(limit, self.candidates) if sort in ("price_asc", "price_desc") else limit
+        by_price = sort in ("price_asc", "price_desc")
+        # A price sort looks further; by relevance, as many as the re-ranker scores anyway.
+        fetch = max(limit, self.candidates if by_price else self.search.candidates)
         hits = self.search.search(query, filters, k=fetch)
-        if sort in ("price_asc", "price_desc"):
+        matched = matching(hits, query)
+        if by_price:
             # The price orders the hits that match the query; the rest follow by relevance, so
-            # a cheap cable among the candidates never heads "bluetooth speaker, cheapest first".
-            matched = matching(hits, query)
-            hits = sorted(
-                (h for h, m in zip(hits, matched, strict=True) if m),
-                key=lambda h: h.product.price,
-                reverse=sort == "price_desc",
-            ) + [h for h, m in zip(hits, matched, strict=True) if not m]
+            # a cheap cable never heads "bluetooth speaker, cheapest first". Kinds do not
+            # count here: "cheapest HP ink cartridge" is the cheapest, whatever its category.
+            sign = -1 if sort == "price_desc" else 1
+            order = {
+                h.product.id: (not m, sign * h.product.price if m else 0)
+                for h, m in zip(hits, matched, strict=True)
+            }
+            hits = sorted(hits, key=lambda h: order[h.product.id])  # stable: ties keep the rank
+        elif not category:
+            # By relevance, the matches of the kind the query names come first among those the
+            # re-ranker scored: "camera" shows cameras before camera cases, "smartphones" phones
+            # before screen protectors.
+            names = kind_test(query)
+            first = {
+                h.product.id: not (m and names(h.product.category))
+                for h, m in zip(hits, matched, strict=True)
+            }
+            hits = sorted(hits, key=lambda h: first[h.product.id])
         hits = hits[:limit]
         content = [{**_summary(h.product), "why": h.why()} for h in hits]
         return json.dumps(content, ensure_ascii=False), hits

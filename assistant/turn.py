@@ -16,7 +16,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from decimal import Decimal
 from importlib import resources
 
@@ -41,8 +41,8 @@ from assistant.reply import (
 )
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
-from assistant.tools import CatalogTools, ToolResult, matching, money
-from retrieval.lexical import query_terms, tokenize, word_alternatives
+from assistant.tools import CatalogTools, ToolResult, kind_test, matching, money
+from retrieval.lexical import tokenize, word_alternatives
 from retrieval.product import Product
 from retrieval.search import Hit
 
@@ -299,26 +299,6 @@ def _size_of(product: Product, key: str) -> float | None:
     return value if math.isfinite(value) and value > 0 else None
 
 
-def _kind_test(query: str) -> Callable[[str], bool]:
-    """Whether the query names a category in full, through the shop vocabulary, and with its
-    last word (the head: what is wanted, "bag" in "laptop bag"): "notebook" for "gaming
-    laptop", "headphones/headset" for "head set"; not "notebook" for "laptop bag", "hair
-    styling set" for "head set", nor "adapter" for "hot shoe" words. The query is read once."""
-    tokens = tokenize(query)
-    if not tokens:
-        return lambda category: False
-    heads = {tokens[-1], *word_alternatives(tokens)[tokens[-1]]}
-    terms = set(query_terms(query))
-
-    def names(category: str) -> bool:
-        return any(
-            bool(kind) and set(kind) <= terms and bool(heads & set(kind))
-            for kind in (tokenize(part) for part in category.split("/"))
-        )
-
-    return names
-
-
 def _kinds_headed(query: str, categories: dict[str, int]) -> list[str]:
     """The catalog categories of the kind the query names, the largest first: for one word,
     those whose own last word it is ("printer": "printer", "laser printer", "inkjet printer";
@@ -328,7 +308,7 @@ def _kinds_headed(query: str, categories: dict[str, int]) -> list[str]:
         heads = {tokens[0], *word_alternatives(tokens)[tokens[0]]}
         kinds = [c for c in categories if (tokenize(c) or [""])[-1] in heads]
     else:
-        names = _kind_test(query)
+        names = kind_test(query)
         kinds = [c for c in categories if names(c)]
     return sorted(kinds, key=lambda c: (-categories[c], c))
 
@@ -336,7 +316,7 @@ def _kinds_headed(query: str, categories: dict[str, int]) -> list[str]:
 def _kind_named(query: str, categories: dict[str, int]) -> str | None:
     """The catalog category (of `categories`, name -> products) that the query names in full;
     the largest when it names several; None when it names none."""
-    names = _kind_test(query)
+    names = kind_test(query)
     named = [c for c in categories if names(c)]
     return max(named, key=lambda c: (categories[c], c)) if named else None
 
@@ -696,32 +676,29 @@ class Assistant:
             intro = f"Nothing in the catalog matches {wanted}."
             tools_called = [c.name for c in called]
             return Draft(intro=intro, passages=passages, tools_called=tools_called, shown=[])
-        matched = matching(hits, relaxed.query)
-        best = max((h.extra_scores.get("rerank_score", 1.0) for h in hits), default=1.0)
-        if best < self.min_relevance:
-            # Words match, but the re-ranker finds nothing relevant. Its scores are not
-            # comparable across queries (it gives ASUS gaming notebooks -0.15 for "gaming
-            # laptop"), so a product of the very kind the query names still matches.
-            names = _kind_test(relaxed.query)
-            kinds = [names(h.product.category) for h in hits]
-            matched = [m and kind for m, kind in zip(matched, kinds, strict=True)]
+        matched = self._matched(hits, relaxed.query)
+        # Only products of the kind named matched, too few of them to fill the reply: the
+        # re-ranker found none relevant, and the accessories that say the kind's name
+        # outnumber it ("tablet": stands and cases, two tablets).
+        few = 0 < sum(matched) < self.show and not self._relevant(hits)
         of_kind: str | None = None
         unmentioned: list[str] = []
-        if not any(matched) and relaxed is filters and filters.query:
-            # Before saying the catalog may not carry it: when the query names a kind of
-            # product the catalog has ("laptop": its notebooks), search among that kind.
+        if (few or not any(matched)) and relaxed is filters and filters.query:
+            # Before saying the catalog may not carry it, or showing a few: when the query
+            # names a kind of product the catalog has ("laptop": its notebooks), search among
+            # that kind.
             kind = _kind_named(filters.query, self.tools.search.index.categories())
             if kind is not None:
                 yield Status("search", f"Looking among the catalog's {kind} products")
                 args = {**_search_args(filters, self.show), "category": kind}
                 called.append(self.tools.call("search_products", args))
                 found: list[Hit] = called[-1].artifact
-                if any(found_matched := matching(found, filters.query)):
+                if sum(found_matched := matching(found, filters.query)) > few * sum(matched):
                     hits, matched = found, found_matched
                     # "cheaper", "show me more" go on among that kind
                     filters = relaxed = filters.model_copy(update={"category": kind})
                     state.filters = filters
-                elif found:
+                elif found and not any(matched):
                     # The catalog has the kind, not with these words ("ergonomic keyboard",
                     # "laptop for college under 500"): its closest products of that kind are
                     # the first alternatives, and the reply says which words none of them
@@ -975,13 +952,29 @@ class Assistant:
             subject="",
         )
 
+    def _relevant(self, hits: list[Hit]) -> bool:
+        """Whether the re-ranker finds any of the hits relevant (all are, unscored)."""
+        best = max((h.extra_scores.get("rerank_score", 1.0) for h in hits), default=1.0)
+        return best >= self.min_relevance
+
+    def _matched(self, hits: list[Hit], query: str) -> list[bool]:
+        """Which hits match the query: they hold most of its words (`matching`), and when the
+        re-ranker finds none of them relevant, they are also of the kind the query names. Its
+        scores are not comparable across queries (it gives ASUS gaming notebooks -0.15 for
+        "gaming laptop"), so a product of the very kind still matches."""
+        matched = matching(hits, query)
+        if not self._relevant(hits):
+            names = kind_test(query)
+            matched = [m and names(h.product.category) for h, m in zip(hits, matched, strict=True)]
+        return matched
+
     def _next_page(self, filters: ActiveFilters, wanted: str, passages: list[str]) -> Draft:
         """The next products of the active search ("show me more"): its hits after the pages
         already shown, matches only; no filter is relaxed for them."""
         start = filters.page * self.show
         called = self.tools.call("search_products", _search_args(filters, start + self.show))
         hits: list[Hit] = called.artifact[start:]
-        matched = matching(hits, filters.query)
+        matched = self._matched(hits, filters.query)
         if not any(matched):
             return Draft(
                 intro=f"That is everything I found for {wanted}. Tell me what else to look for.",

@@ -27,11 +27,11 @@ from assistant.reply import (
 )
 from assistant.search import ProductSearch
 from assistant.state import SessionStore
-from assistant.tools import CatalogTools, money
-from assistant.turn import Assistant, _kind_test, _states, unusable
+from assistant.tools import CatalogTools, kind_test, money
+from assistant.turn import Assistant, _states, unusable
 from ranking.base import OverlapReranker
 from retrieval.memory import InMemoryIndex
-from retrieval.search import FusionConfig
+from retrieval.search import FusionConfig, SearchFilters
 from tests.retrieval.catalog_fixtures import product, sample_products
 
 Writer = Callable[[Sequence[Message]], str]
@@ -707,7 +707,7 @@ def test_a_word_made_of_two_query_words_covers_both(tmp_path: Path) -> None:
     ],
 )
 def test_which_categories_a_query_names(query: str, category: str, named: bool) -> None:
-    assert _kind_test(query)(category) is named
+    assert kind_test(query)(category) is named
 
 
 def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
@@ -728,6 +728,9 @@ def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
     index.upsert([*accessories, product("n1", "HP 530 Notebook PC", "399.00", category="notebook")])
     bot = make(tmp_path, fake_model(), index)
     bot.tools.search.reranker = Unimpressed()
+    # The search tool puts the products of the kind named first among the candidates the
+    # re-ranker scores (next test); here the laptop is beyond them, as in a large catalog.
+    bot.tools.search.candidates = 5
     r = bot.respond("s", "laptop")
     assert r.tools_called == ["search_products", "search_products"]
     assert [c.id for c in r.products] == ["n1"] and not r.products[0].alternative
@@ -746,6 +749,65 @@ def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
     # A "laptop sofa" is a sofa: no kind of the catalog is named, nothing more is searched.
     r = bot.respond("u", "laptop sofa")
     assert r.tools_called == ["search_products"] and "may not carry it" in r.reply
+
+
+def test_products_of_the_kind_named_come_first(tmp_path: Path) -> None:
+    # Camera cases and a camera strap say "camera" as often as cameras do; BM25 (alone here)
+    # ranks the cameras last, yet they are what "camera" asks for.
+    accessories = [
+        product(f"a{i}", f"Case Logic camera {kind} for camera", "19.00", category=kind)
+        for i, kind in enumerate(("camera case", "camera bag", "strap", "camera case"))
+    ]
+    cameras = [
+        product("c1", "Canon PowerShot camera", "249.00", category="camera"),
+        product("c2", "Nikon Coolpix camera", "199.00", category="camera"),
+    ]
+    index = InMemoryIndex(fusion=FusionConfig(dense_weight=0.0))
+    index.upsert([*accessories, *cameras])
+    tools = CatalogTools(ProductSearch(index, None))
+    _, hits = tools.search_products("camera", limit=4)
+    assert [h.product.id for h in hits[:2]] == ["c1", "c2"]  # in their own order
+    assert {h.product.id for h in hits[2:]} <= {a.id for a in accessories}
+    # Cheapest first is the cheapest of what matches, whatever its kind.
+    _, hits = tools.search_products("camera", sort="price_asc", limit=6)
+    assert [h.product.price for h in hits] == sorted(h.product.price for h in hits)
+    # A query that names no kind of the catalog keeps the ranker's order; a category search
+    # has only that kind.
+    _, plain = tools.search_products("case logic", limit=6)
+    assert [h.product.id for h in plain] == [
+        h.product.id for h in ProductSearch(index, None).search("case logic", SearchFilters(), k=6)
+    ]
+
+    # In a conversation: the cameras are shown first.
+    bot = make(tmp_path, fake_model(), index)
+    r = bot.respond("s", "camera")
+    assert [c.id for c in r.products][:2] == ["c1", "c2"]
+
+    # When the re-ranker finds nothing relevant, only products of the kind match. Two cameras
+    # cannot fill a reply: the catalog's cameras are searched, and the search goes on among
+    # them ("show me more" shows no camera bags).
+    class Unimpressed(OverlapReranker):
+        def score(self, query: str, texts: list[str]) -> list[float]:  # type: ignore[override]
+            return [0.1] * len(texts)
+
+    bot.tools.search.reranker = Unimpressed()
+    r = bot.respond("t", "camera")
+    assert r.tools_called == ["search_products", "search_products"]
+    assert [c.id for c in r.products] == ["c1", "c2"] and not r.products[0].alternative
+    more = bot.respond("t", "show me more")
+    assert more.products == [] and more.reply.startswith("That is everything I found for camera")
+    # Five cameras fill it; the next page's camera bags are no matches either.
+    index.upsert(
+        [
+            product(f"c{i}", f"Sony Cyber-shot camera {i}", "99.00", category="camera")
+            for i in (3, 4, 5)
+        ]
+    )
+    r = bot.respond("u", "camera")
+    assert r.tools_called == ["search_products"] and len(r.products) == 5
+    assert all(c.id.startswith("c") for c in r.products)
+    more = bot.respond("u", "show me more")
+    assert more.products == [] and more.reply.startswith("That is everything I found for camera")
 
 
 def test_a_sentence_that_denies_what_is_shown_is_not_used(tmp_path: Path) -> None:
