@@ -142,6 +142,18 @@ def kind_test(query: str) -> Callable[[str], bool]:
     return names
 
 
+def headed_test(query: str) -> Callable[[str], bool]:
+    """Whether a category is of the kind the query asks for: for one word, a category whose
+    own last word it is ("printer": "laser printer" and "inkjet printer" too, not "printer
+    supplies"; "camera": "digital camera", not "camera case"); for more, one the query names
+    in full (`kind_test`)."""
+    tokens = tokenize(query)
+    if len(tokens) != 1:
+        return kind_test(query)
+    heads = {tokens[0], *word_alternatives(tokens)[tokens[0]]}
+    return lambda category: (tokenize(category) or [""])[-1] in heads
+
+
 def matching(hits: list[Hit], query: str) -> list[bool]:
     """Which hits contain most of the query's words (or their synonyms); all do when there is no
     query. "netflix gift cards" is not matched by a memory card, "order pizza" not by a cable
@@ -222,7 +234,7 @@ class CatalogTools(Toolbox):
             # By relevance, the matches of the kind the query names come first among those the
             # re-ranker scored: "camera" shows cameras before camera cases, "smartphones" phones
             # before screen protectors.
-            names = kind_test(query)
+            names = headed_test(query)
             first = {
                 h.product.id: not (m and names(h.product.category))
                 for h, m in zip(hits, matched, strict=True)

@@ -41,7 +41,7 @@ from assistant.reply import (
 )
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
-from assistant.tools import CatalogTools, ToolResult, kind_test, matching, money
+from assistant.tools import CatalogTools, ToolResult, headed_test, kind_test, matching, money
 from retrieval.lexical import tokenize, word_alternatives
 from retrieval.product import Product
 from retrieval.search import Hit
@@ -300,17 +300,9 @@ def _size_of(product: Product, key: str) -> float | None:
 
 
 def _kinds_headed(query: str, categories: dict[str, int]) -> list[str]:
-    """The catalog categories of the kind the query names, the largest first: for one word,
-    those whose own last word it is ("printer": "printer", "laser printer", "inkjet printer";
-    not "printer supplies"); for more, those it names in full (`_kind_test`)."""
-    tokens = tokenize(query)
-    if len(tokens) == 1:
-        heads = {tokens[0], *word_alternatives(tokens)[tokens[0]]}
-        kinds = [c for c in categories if (tokenize(c) or [""])[-1] in heads]
-    else:
-        names = kind_test(query)
-        kinds = [c for c in categories if names(c)]
-    return sorted(kinds, key=lambda c: (-categories[c], c))
+    """The catalog categories of the kind the query names (`headed_test`), the largest first."""
+    headed = headed_test(query)
+    return sorted((c for c in categories if headed(c)), key=lambda c: (-categories[c], c))
 
 
 def _kind_named(query: str, categories: dict[str, int]) -> str | None:
@@ -964,7 +956,7 @@ class Assistant:
         "gaming laptop"), so a product of the very kind still matches."""
         matched = matching(hits, query)
         if not self._relevant(hits):
-            names = kind_test(query)
+            names = headed_test(query)
             matched = [m and names(h.product.category) for h, m in zip(hits, matched, strict=True)]
         return matched
 
