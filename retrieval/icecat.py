@@ -78,6 +78,15 @@ KEYWORD_CATEGORIES: list[tuple[str, str]] = [
     (r"\bmemory\b|\bdimm\b|\bram\b", "memory"),
     (r"\bhdd\b|\bhard drive\b|\bssd\b", "storage drive"),
     (r"\bpaper\b", "paper"),
+    (r"\bprint ?head\b", "printhead"),
+    (r"\bflash drive\b|\busb stick\b", "flash drive"),
+    (r"\bwebcam\b", "webcam"),
+    (r"\bscanner\b", "scanner"),
+    (r"\btrackball\b", "trackball"),
+    (r"\brouter\b", "router"),
+    (r"\bradio\b", "radio"),
+    (r"\bshaver\b", "shaver"),
+    (r"\bflashlight\b", "flashlight"),
 ]
 
 # What follows a kind's keyword when the product is an accessory of that kind: a "Laptop Lock",
@@ -88,7 +97,7 @@ KEYWORD_CATEGORIES: list[tuple[str, str]] = [
 _ACCESSORY_AFTER = re.compile(
     r"(?:\s+(?!(?:for|with|to|and|of|or)\b)\w[\w-]*){0,2}?\s+(?:pad|rest|wire|antenna|filter|screen|lock|roller|riser|arm|shelf|"
     r"support|dock|quickdock|docking station|station|switch|bracket|housing|converter|card|"
-    r"ram|remote|light)\b"
+    r"ram|remote|light|panel|cleaning|container)\b"
 )
 _ACCESSORY_KINDS = {"adapter", "cable", "case", "mount"}
 # Kinds of device that a product is made for when "for" comes just before them.
@@ -173,6 +182,7 @@ SPEC_FIELDS = (
     "attr_n_total_storage_capacity",
     "attr_t_optical_drive_type",
     "attr_n_response_time",
+    "attr_t_ups_topology",
     *_TV_FIELDS,
 )
 
@@ -182,8 +192,9 @@ def spec_category(specs: dict[str, Any]) -> str | None:
 
     A tablet by its device type or slate form; a phone by a SIM card or bar form with a screen
     under 7.5"; a printer by its print speed; a notebook by its clamshell form, or a processor,
-    storage and a 10-18.5" screen; a TV or monitor (15" and up) by its response time, a TV when
-    it names a broadcast standard, a tuner or teletext.
+    storage and a 10-18.5" screen; an uninterruptible power supply by its topology; a TV or
+    monitor (15" and up) by its response time, a TV when it names a broadcast standard, a
+    tuner or teletext.
     """
 
     def has(field: str) -> bool:
@@ -207,6 +218,8 @@ def spec_category(specs: dict[str, Any]) -> str | None:
         and (has("attr_n_total_storage_capacity") or has("attr_t_optical_drive_type"))
     ):
         return "notebook"
+    if has("attr_t_ups_topology"):
+        return "uninterruptible power supply"
     if has("attr_n_response_time") and diagonal >= 15:
         return "tv" if any(has(f) for f in _TV_FIELDS) else "monitor"
     return None

@@ -141,6 +141,14 @@ def test_icecat_record_without_price_is_a_clear_error() -> None:
             "monitor kvm switch",
         ),
         ("HP 128MB SD memory card 0.125 GB", "HP", "128MB SD memory card", None, "memory card"),
+        # Kinds the title names in capitals, and their accessories.
+        ("Philips Webcam SPC1300NC/00", "Philips", "x", None, "webcam"),
+        ("V7 32GB USB 3.1 Flash Drive", "V7", "32GB USB 3.1 Flash Drive", None, "flash drive"),
+        ("HP 85 Light Cyan DesignJet Printhead", "HP", "x", None, "printhead"),
+        ("HP 789 DesignJet Printhead Cleaning Kit", "HP", "x", None, "printhead cleaning"),
+        ("Xerox Waste Toner Container 31000 pages", "Xerox", "x", None, "toner container"),
+        ("Logitech Pro Flight Radio Panel Flight Sim", "Logitech", "x", None, "radio panel"),
+        ("Philips AJ100 Clock Radio", "Philips", "AJ100", None, "radio"),
         # A device named after "for" is what the product is for, not what it is.
         ("Sandberg FireWire for Laptop (3 ports)", "Sandberg", "x", None, "other"),
         (
@@ -233,6 +241,12 @@ NOTEBOOK_SPECS = {
         ),
         # A TV whose record names no tuner is still a TV when its title says so.
         ('LG 42LD550 TV 106.7 cm (42") Full HD Black', "42LD550", MONITOR_SPECS, "tv"),
+        (
+            "Tripp Lite SmartPro LCD 120V 1kVA 500W Line-Interactive UPS, Tower, LCD Display, USB",
+            "x",
+            {"attr_t_ups_topology": "Line-Interactive"},
+            "uninterruptible power supply",
+        ),
         # A lower-case run after the specifications is not the category when the specs tell it.
         (
             'Denver TAQ-10383K 25.6 cm (10.1") 1 GB 16 GB Black Android 8.1 Go edition',
