@@ -685,7 +685,8 @@ class Assistant:
                 args = {**_search_args(filters, self.show), "category": kind}
                 called.append(self.tools.call("search_products", args))
                 found: list[Hit] = called[-1].artifact
-                if sum(found_matched := matching(found, filters.query)) > few * sum(matched):
+                # More matches among the kind than the search found (none, or a few)
+                if sum(found_matched := matching(found, filters.query)) > sum(matched):
                     hits, matched = found, found_matched
                     # "cheaper", "show me more" go on among that kind
                     filters = relaxed = filters.model_copy(update={"category": kind})
