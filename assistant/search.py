@@ -18,6 +18,11 @@ from retrieval.search import Hit, SearchFilters
 from retrieval.text import rerank_text
 
 
+def whole_windows(k: int, window: int) -> int:
+    """`k` rounded up to whole windows of `window` hits (at least one window)."""
+    return -(-max(k, 1) // window) * window
+
+
 @dataclass
 class ProductSearch:
     """Hybrid retrieval followed by re-ranking.
@@ -26,7 +31,7 @@ class ProductSearch:
         index: The catalog.
         reranker: Scores (query, product text) pairs; None searches without re-ranking.
         weights: The fusion weights.
-        candidates: How many retrieval hits the re-ranker sees.
+        candidates: How many retrieval hits the re-ranker orders at a time (its window).
         users: Gives w(u) for personalised fusion (the behaviour loop's hook); optional.
     """
 
@@ -44,16 +49,32 @@ class ProductSearch:
         rerank: bool = True,
         user_id: str | None = None,
     ) -> list[Hit]:
-        """The `k` best products, re-ranked unless `rerank` is False or there is no query."""
+        """The `k` best products, re-ranked unless `rerank` is False or there is no query.
+
+        The re-ranker orders the retrieval hits in windows of `candidates`: the first window is
+        the best `candidates` hits re-ordered, the next the following ones, and so on. A hit's
+        place therefore never depends on how many are asked for: asking for 15 and then for 20
+        gives the same first 15 ("show me more" neither repeats nor skips a product).
+        """
         if not rerank or self.reranker is None or not query.strip():
             return self.index.search(query, filters, k)
-        hits = self.index.search(query, filters, max(k, self.candidates))
+        window = max(1, self.candidates)
+        hits = self.index.search(query, filters, whole_windows(k, window))
         if not hits:
             return hits
-        ce = self.reranker.score(query, [rerank_text(h.product) for h in hits])
         user: np.ndarray | None = None
         if user_id is not None and self.users is not None:
             user = self.users.user_vector(user_id)
+        ranked: list[Hit] = []
+        for start in range(0, len(hits), window):
+            ranked += self._rerank(self.reranker, query, hits[start : start + window], user)
+        return ranked[:k]
+
+    def _rerank(
+        self, reranker: Reranker, query: str, hits: list[Hit], user: np.ndarray | None
+    ) -> list[Hit]:
+        """`hits` ordered by the fused score of the re-ranker, retrieval and item signals."""
+        ce = reranker.score(query, [rerank_text(h.product) for h in hits])
         features = self.index.vectors([h.product.id for h in hits]) if user is not None else {}
         now = utcnow()
         signals = [
@@ -68,4 +89,4 @@ class ProductSearch:
         for hit, ce_score, score in zip(hits, ce, final, strict=True):
             hit.extra_scores = {"retrieval_score": hit.score, "rerank_score": ce_score}
             hit.score, hit.stage = score, "rerank"
-        return sorted(hits, key=lambda h: -h.score)[:k]
+        return sorted(hits, key=lambda h: -h.score)

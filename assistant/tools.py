@@ -20,7 +20,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
 
 from assistant.intent import SortOrder
-from assistant.search import ProductSearch
+from assistant.search import ProductSearch, whole_windows
 from retrieval.lexical import query_terms, tokenize, word_alternatives
 from retrieval.product import Availability, Product
 from retrieval.search import Hit, SearchFilters
@@ -175,7 +175,8 @@ class CatalogTools(Toolbox):
 
     Args:
         search: Retrieval + re-ranking.
-        candidates: Hits fetched before a price sort picks the shown ones.
+        candidates: Hits a price sort orders at a time (its window): the cheapest of the best
+            `candidates` matches come first.
     """
 
     def __init__(self, search: ProductSearch, candidates: int = 20) -> None:
@@ -216,31 +217,42 @@ class CatalogTools(Toolbox):
             category=category or None,
         )
         by_price = sort in ("price_asc", "price_desc")
-        # A price sort looks further; by relevance, as many as the re-ranker scores anyway.
-        fetch = max(limit, self.candidates if by_price else self.search.candidates)
-        hits = self.search.search(query, filters, k=fetch)
-        matched = matching(hits, query)
+        # A price sort orders windows of `candidates` hits; by relevance the windows are the
+        # re-ranker's. Each window is ordered on its own, so a product's place does not depend
+        # on `limit` and the next page goes on where the last one stopped.
+        window = self.candidates if by_price else max(1, self.search.candidates)
+        hits = self.search.search(query, filters, k=whole_windows(limit, window))
+        matched = dict(zip((h.product.id for h in hits), matching(hits, query), strict=True))
         if by_price:
             # The price orders the hits that match the query; the rest follow by relevance, so
             # a cheap cable never heads "bluetooth speaker, cheapest first". Kinds do not
             # count here: "cheapest HP ink cartridge" is the cheapest, whatever its category.
             sign = -1 if sort == "price_desc" else 1
-            order = {
-                h.product.id: (not m, sign * h.product.price if m else 0)
-                for h, m in zip(hits, matched, strict=True)
-            }
-            hits = sorted(hits, key=lambda h: order[h.product.id])  # stable: ties keep the rank
+
+            def key(h: Hit) -> tuple[bool, Decimal | int]:
+                m = matched[h.product.id]
+                return (not m, sign * h.product.price if m else 0)
+
         elif not category:
             # By relevance, the matches of the kind the query names come first among those the
-            # re-ranker scored: "camera" shows cameras before camera cases, "smartphones" phones
-            # before screen protectors.
+            # re-ranker scored together: "camera" shows cameras before camera cases,
+            # "smartphones" phones before screen protectors.
             names = headed_test(query)
-            first = {
-                h.product.id: not (m and names(h.product.category))
-                for h, m in zip(hits, matched, strict=True)
-            }
-            hits = sorted(hits, key=lambda h: first[h.product.id])
-        hits = hits[:limit]
+
+            def key(h: Hit) -> tuple[bool, Decimal | int]:
+                return (not (matched[h.product.id] and names(h.product.category)), 0)
+
+        else:
+            return self._listed(hits[:limit])
+        hits = [  # sorted is stable: ties keep the rank
+            h
+            for start in range(0, len(hits), window)
+            for h in sorted(hits[start : start + window], key=key)
+        ]
+        return self._listed(hits[:limit])
+
+    @staticmethod
+    def _listed(hits: list[Hit]) -> tuple[str, list[Hit]]:
         content = [{**_summary(h.product), "why": h.why()} for h in hits]
         return json.dumps(content, ensure_ascii=False), hits
 

@@ -10,6 +10,7 @@ from assistant.search import ProductSearch
 from ranking.base import OverlapReranker, Reranker
 from retrieval.memory import InMemoryIndex
 from retrieval.search import SearchFilters
+from tests.assistant.search_fixtures import PrefersThirds, numbered, thirds_first
 from tests.retrieval.catalog_fixtures import sample_products
 
 
@@ -78,3 +79,16 @@ def test_user_vector_personalises_the_order() -> None:
     assert personal[0] == "m1"  # closer to the mouse the user liked
     hits = search.search("logitech", k=2, user_id="u1")
     assert hits[0].score > search.search("logitech", k=2, user_id="nobody")[0].score
+
+
+def test_a_hits_place_does_not_depend_on_how_many_are_asked_for() -> None:
+    search = ProductSearch(numbered(30), PrefersThirds(), candidates=10)
+    retrieved = [h.product.id for h in search.search("speaker", k=20, rerank=False)]
+    ten = [h.product.id for h in search.search("speaker", k=10)]
+    assert ten == thirds_first(retrieved[:10])  # the re-ranker orders the first ten
+    fifteen = [h.product.id for h in search.search("speaker", k=15)]
+    twenty = [h.product.id for h in search.search("speaker", k=20)]
+    assert fifteen[:10] == ten and twenty[:15] == fifteen  # asking for more adds, never moves
+    # The next ten are the re-ranker's second window: the retrieval's 11th to 20th.
+    assert twenty[10:] == thirds_first(retrieved[10:])
+    assert all(h.stage == "rerank" for h in search.search("speaker", k=25))

@@ -32,6 +32,7 @@ from assistant.turn import Assistant, _states, unusable
 from ranking.base import OverlapReranker
 from retrieval.memory import InMemoryIndex
 from retrieval.search import FusionConfig, SearchFilters
+from tests.assistant.search_fixtures import PrefersThirds, numbered
 from tests.retrieval.catalog_fixtures import product, sample_products
 
 Writer = Callable[[Sequence[Message]], str]
@@ -289,6 +290,22 @@ def test_show_me_more_pages_through_the_active_search(tmp_path: Path) -> None:
     assert done.products == []
     # A refinement starts again from the first page.
     assert len(bot.respond("s", "cheaper").products) >= 1
+
+
+@pytest.mark.parametrize("query", ["speaker", "speaker, cheapest first"])
+def test_show_me_more_never_repeats_or_skips_a_product(tmp_path: Path, query: str) -> None:
+    # The re-ranker re-orders 10 hits at a time and a price sort 20: page after page, each
+    # product is shown once, also beyond the first window of either.
+    bot = make(tmp_path, None, numbered(30))
+    bot.tools.search.reranker = PrefersThirds()
+    pages = [[c.id for c in bot.respond("s", query).products]]
+    while (more := bot.respond("s", "show me more")).products:
+        pages.append([c.id for c in more.products])
+    shown = [pid for page in pages for pid in page]
+    assert len(pages) == 6 and sorted(shown) == [f"p{i:02d}" for i in range(30)]
+    if "cheapest" in query:  # the cheapest of the best 20, then of the next 10
+        prices = [bot.index.get(pid).price for pid in shown]
+        assert prices[:20] == sorted(prices[:20]) and prices[20:] == sorted(prices[20:])
 
 
 def test_under_a_price_the_kind_named_comes_first_among_the_alternatives(tmp_path: Path) -> None:
