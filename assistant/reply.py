@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from assistant.intent import Intent
-from assistant.tools import Comparison, money, stock_phrase
+from assistant.tools import Comparison, measure, money, stock_phrase
 from retrieval.lexical import tokenize
 from retrieval.product import Product
 from retrieval.search import Hit
@@ -132,7 +132,7 @@ def mention_text(product: Product, word: str) -> str | None:
 
     for key, value in product.attributes.items():
         if says(f"{key} {value}"):
-            return f"Its {key.replace('_', ' ')} is {value}."
+            return f"Its {key.replace('_', ' ')} is {measure(key, value)}."
     for sentence in re.split(r"(?<=[.;!?])\s+", product.description):
         if says(sentence):
             quoted = sentence if len(sentence) <= 160 else sentence[:157].rstrip() + "..."
@@ -160,7 +160,9 @@ def details_text(
         label = key.replace("_", " ")
         value = product.attributes.get(key)
         parts.append(
-            f"Its {label} is {value}." if value else f"The catalog does not list its {label}."
+            f"Its {label} is {measure(key, value)}."
+            if value
+            else f"The catalog does not list its {label}."
         )
     mentions = {word: mention_text(product, word) for word in about or []}
     parts += list(dict.fromkeys(text for text in mentions.values() if text))
@@ -172,7 +174,7 @@ def details_text(
             parts.append(product.description[:300])
         for key, value in list(product.attributes.items())[:5]:
             if key not in asked:
-                parts.append(f"{key.replace('_', ' ').capitalize()}: {value}.")
+                parts.append(f"{key.replace('_', ' ').capitalize()}: {measure(key, value)}.")
     return " ".join(parts)
 
 

@@ -66,6 +66,22 @@ def stock_phrase(stock: int) -> str:
     return f"only {stock} left" if availability is Availability.LOW_STOCK else "in stock"
 
 
+# The units of the catalog's numbers (Icecat's: screen diagonals in inches, storage in GB, cable
+# lengths in metres, weights in grams). Internal memory has none: Icecat states it in GB for
+# some kinds and MB for others.
+UNITS: dict[str, str] = {
+    "display_diagonal": '"',
+    "storage_capacity": " GB",
+    "cable_length": " m",
+    "weight": " g",
+}
+
+
+def measure(key: str, value: str) -> str:
+    """An attribute value as the customer reads it, with its unit: "1814 g", '10.1"'."""
+    return f"{value}{UNITS.get(key, '')}"
+
+
 def _summary(product: Product) -> dict[str, Any]:
     return {
         "id": product.id,
@@ -89,7 +105,12 @@ def compare(products: list[Product]) -> Comparison:
     counts = Counter(k for p in products for k in p.attributes)
     for key, _ in counts.most_common(_COMPARE_ATTRIBUTES):
         label = key.replace("_", " ").capitalize()
-        rows.append((label, [p.attributes.get(key, "-") for p in products]))
+        rows.append(
+            (
+                label,
+                [measure(key, p.attributes[key]) if key in p.attributes else "-" for p in products],
+            )
+        )
     return Comparison(products, rows)
 
 

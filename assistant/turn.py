@@ -41,7 +41,15 @@ from assistant.reply import (
 )
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
-from assistant.tools import CatalogTools, ToolResult, headed_test, kind_test, matching, money
+from assistant.tools import (
+    UNITS,
+    CatalogTools,
+    ToolResult,
+    headed_test,
+    kind_test,
+    matching,
+    money,
+)
 from retrieval.lexical import tokenize, word_alternatives
 from retrieval.product import Product
 from retrieval.search import Hit
@@ -99,14 +107,15 @@ _OFF_TASK = re.compile(
     r"instruction\w*|happy to (?:order|buy|get|book|deliver))\b",
     re.I,
 )
-# Numbers the catalog states that replies compare, with the words and unit a reply uses
-# (Icecat states diagonals in inches, storage in GB, cable lengths in metres; weights with no
-# unit it names).
+# Numbers the catalog states that replies compare, with the words and unit a reply uses.
 _MEASURES: dict[str, tuple[str, str]] = {
-    "display_diagonal": ("screen size", '"'),
-    "storage_capacity": ("storage capacity", " GB"),
-    "cable_length": ("cable length", " m"),
-    "weight": ("weight", ""),
+    key: (label, UNITS[key])
+    for key, label in (
+        ("display_diagonal", "screen size"),
+        ("storage_capacity", "storage capacity"),
+        ("cable_length", "cable length"),
+        ("weight", "weight"),
+    )
 }
 # What "bigger", "smaller", "longer" and "shorter" compare (in the order tried), and how a reply
 # says it: the comparative and the extreme ("a larger screen size than the largest shown").

@@ -189,6 +189,37 @@ def test_comparison_is_a_table_from_product_data(tmp_path: Path) -> None:
     assert_true_to_catalog(r, bot.index)
 
 
+def test_measures_are_given_with_the_catalogs_units(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product(
+                "t1",
+                "Acme tablet 10",
+                "199.00",
+                category="tablet",
+                attributes={"weight": "460", "display_diagonal": "10.1", "colour": "Black"},
+            ),
+            product(
+                "t2",
+                "Acme tablet 8",
+                "149.00",
+                category="tablet",
+                attributes={"weight": "310", "display_diagonal": "8"},
+            ),
+        ]
+    )
+    bot = make(tmp_path, fake_model(), index)
+    bot.respond("s", "acme tablet")
+    r = bot.respond("s", "how heavy is the second one?")
+    assert "Its weight is 310 g." in r.reply and r.grounded  # Icecat states weights in grams
+    table = dict(bot.respond("s", "compare them").table.rows)  # type: ignore[union-attr]
+    assert table["Weight"] == ["460 g", "310 g"] and table["Display diagonal"] == ['10.1"', '8"']
+    assert table["Colour"] == ["Black", "-"]  # a word has no unit
+    r = bot.respond("s", "which is the heaviest?")
+    assert "the heaviest is 1. Acme tablet 10 (weight 460 g)" in r.reply
+
+
 def test_compare_by_bare_numbers_compares_those_products(tmp_path: Path) -> None:
     bot = make(tmp_path, fake_model())
     shown = [c.id for c in bot.respond("s", "bluetooth speaker").products]
