@@ -239,6 +239,7 @@ def derive_category(
     type_attr: str | None,
     product_type: str | None = None,
     specs: dict[str, Any] | None = None,
+    compatibility: str | None = None,
 ) -> str:
     """The category phrase of an Icecat product.
 
@@ -251,6 +252,9 @@ def derive_category(
             has no category phrase and it has a word in it (some records hold a bare number).
         specs: The record's `SPEC_FIELDS`, read by `spec_category` when the title has no
             category phrase, or one only after its specifications.
+        compatibility: `attr_t_compatibility`, the products it is made for: a device kind
+            found only by a title keyword is then an accessory of that kind ("RAM Mounts
+            EZ-Roll'r Tablet/UMPC", for a Galaxy Tab, is a "tablet accessory").
 
     Returns:
         A lower-case phrase such as "toner cartridge", or "other".
@@ -299,6 +303,8 @@ def derive_category(
             accessory = _ACCESSORY_AFTER.match(lowered, found.end())
             if accessory and category not in _ACCESSORY_KINDS:
                 return " ".join(lowered[found.start() : accessory.end()].split())
+            if category in _DEVICES and compatibility:
+                return f"{category} accessory"
             return category
     if type_attr in {"Original", "Compatible"}:
         return "printer supplies"
@@ -365,6 +371,7 @@ def product_from_icecat(record: dict[str, Any]) -> Product:
             record.get("attr_t_type"),
             _attr_value(record.get("attr_t_product_type")),
             {field: record.get(field) for field in SPEC_FIELDS},
+            _attr_value(record.get("attr_t_compatibility")),
         ),
         attributes=attributes,
         image_url=record.get("img_500x500") or record.get("img_high") or None,

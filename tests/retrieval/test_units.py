@@ -183,6 +183,22 @@ def test_icecat_product_type_is_the_category_when_the_title_has_none() -> None:
     )
 
 
+def test_a_device_keyword_of_a_product_made_for_others_is_an_accessory() -> None:
+    # The title names the device only as what it is for; the record's compatibility says so.
+    title, galaxy = "RAM Mounts EZ-Roll'r Tablet/UMPC Black", "Samsung Galaxy Tab Active2"
+    assert derive_category(title, "RAM Mounts", "EZ-Roll'r", None) == "tablet"
+    assert derive_category(title, "RAM Mounts", "EZ-Roll'r", None, None, None, galaxy) == (
+        "tablet accessory"
+    )
+    # Only a device kind: a toner "for HP LaserJet" stays a toner; the title's phrase wins.
+    toner = "Acme TN-1 Toner Black"
+    assert derive_category(toner, "Acme", "TN-1", None, None, None, "HP LaserJet") == (
+        "toner cartridge"
+    )
+    phrase = "HP LaserJet CM2320fxi printer Laser 600 x 600 DPI"
+    assert derive_category(phrase, "HP", "LaserJet CM2320fxi", None, None, None, "PC") == "printer"
+
+
 TABLET_SPECS = {
     "attr_t_device_type": "Full-size tablet",
     "attr_t_form_factor": "Slate",
