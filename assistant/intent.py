@@ -31,7 +31,9 @@ class IntentName(StrEnum):
 
 # Slots only the parser reads: they are not in the schema the model decodes under, nor in its
 # training targets (the adapter was trained without them; offering them changed its answers).
-PARSER_ONLY_FIELDS = frozenset({"in_stock", "more", "quantity", "similar", "size"})
+PARSER_ONLY_FIELDS = frozenset(
+    {"in_stock", "more", "quantity", "similar", "size", "gift", "recipient"}
+)
 
 
 class Intent(BaseModel):
@@ -55,6 +57,10 @@ class Intent(BaseModel):
             by the parser.
         size: A size relative to the products shown ("is there a bigger size?", "smaller
             ones", "a longer one"); read by the parser.
+        gift: The message asks for a gift or says who the product is for ("a birthday present
+            for my dad"); those words are not in the query. Read by the parser.
+        recipient: Who it is for, as the reply says it ("your dad", "a 10 year old"); read by
+            the parser.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -74,6 +80,8 @@ class Intent(BaseModel):
     quantity: int = Field(default=1, ge=1, le=999)
     similar: bool = False
     size: Literal["bigger", "smaller", "longer", "shorter"] | None = None
+    gift: bool = False
+    recipient: str | None = None
 
     @model_validator(mode="after")
     def _ordered_range(self) -> Intent:

@@ -460,6 +460,53 @@ _FILLER = re.compile(
 )
 
 
+# Gifts. Who a product is for, the occasion and what they like are no product words: "a gift
+# for my dad under 50" has none, "something for a 10 year old who likes games" has "games". They
+# are cut from the query; a gift without product words is answered with a question (what do
+# they like?). "Gift cards" are products, "baby", "kids", "girl" and "boy" product words ("baby
+# monitor", "kids headphones").
+_RELATIONS = (
+    r"(?:dad|daddy|father|mum|mom|mommy|mother|parents|wife|husband|son|daughter|grandma|grandpa|"
+    r"grandmother|grandfather|grandparents|granddaughter|grandson|boyfriend|girlfriend|partner|"
+    r"fiancee?|friend|brother|sister|uncle|aunt|auntie|boss|colleague|co-?worker|nephew|niece|"
+    r"teacher|in-laws?)s?"
+)
+_AGE = (
+    r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+    r"[- ]?(?:years?|yrs?)[- ]?olds?"
+)
+_RECIPIENT = re.compile(
+    rf"\bfor\s+((?:(?:my|a|an|our|his|her|the|your)\s+)?(?:(?:little|young|teenage|{_AGE})\s+)?"
+    rf"{_RELATIONS})\b|\bfor\s+(him|her|someone|somebody)\b|\bfor\s+((?:my|a|an|our)\s+)?{_AGE}(?:\s+(?:girl|boy|kid|child)s?)?\b",
+    re.I,
+)
+_OCCASION = (
+    r"(?:birthday|christmas|xmas|anniversary|wedding|graduation|housewarming|retirement|"
+    r"holiday|valentine'?s(?:\s+day)?|mother'?s\s+day|father'?s\s+day|secret\s+santa)"
+)
+_GIFT = re.compile(
+    rf"\b(?:{_OCCASION}\s+)?(?:gifts?|presents?)(?:\s+ideas?)?\b(?!\s+cards?\b)"
+    rf"|\bstocking\s+(?:fillers?|stuffers?)\b"
+    rf"|\bfor\s+(?:(?:his|her|my|their|a|the)\s+)?{_OCCASION}\b",
+    re.I,
+)
+_LIKES = re.compile(
+    r"\b(?:who|he|she|they)(?:\s+(?:really|also|just))?\s+(?:likes?|loves?|enjoys?|"
+    r"(?:is|are|'s|'re)\s+(?:really\s+)?(?:into|interested\s+in|(?:a\s+)?(?:big\s+)?fans?\s+of))\b",
+    re.I,
+)
+
+
+def _recipient(match: re.Match[str]) -> str:
+    """Who a `_RECIPIENT` match names, as the reply says it: "my dad" -> "your dad"."""
+    words = next(g for g in match.groups() if g is not None).lower().split()
+    if match.group(3) is not None:  # "for a 10 year old": the age with its article
+        words = match.group(0).lower().split()[1:]
+    if words and words[0] in ("my", "our"):
+        words[0] = "your"
+    return " ".join(words)
+
+
 _PRODUCT_INTENTS = {
     IntentName.SEARCH,
     IntentName.REFINE,
@@ -565,11 +612,20 @@ class MessageParser:
         size = _SIZE.search(work)
         if size:
             spans.append(size.span())
-        content = self._content(_cut(work, spans + ref_spans + brand_spans + attribute_spans))
+        gift_spans = [m.span() for p in (_GIFT, _LIKES) for m in p.finditer(work)]
+        recipient = _RECIPIENT.search(work)
+        if recipient:  # "for" stays: "toys for a 5 year old girl" is "girl toys"
+            gift_spans.append((recipient.start() + len("for"), recipient.end()))
+        content = self._content(
+            _cut(work, spans + ref_spans + brand_spans + attribute_spans + gift_spans)
+        )
         constrained = (
             lo is not None or hi is not None or bool(attributes or sort or in_stock or size)
         )
         intent = self._intent(work, refs, order_id, content, constrained, bool(brands))
+        gift = bool(gift_spans) and not refs and not order_id
+        if gift and intent in (IntentName.REFINE, IntentName.OTHER) and not _MORE.search(work):
+            intent = IntentName.SEARCH  # "a gift for my dad under 50": a new search, to be asked
         if quantity:
             intent = IntentName.ADD_TO_CART
         if intent in _ORDER_INTENTS and order_id is None:
@@ -595,6 +651,8 @@ class MessageParser:
             in_stock=bool(in_stock),
             quantity=_quantity(quantity.group(1)) if quantity else 1,
             size=_size(size.group(1)) if size and intent is IntentName.REFINE else None,
+            gift=gift and intent is IntentName.SEARCH,
+            recipient=_recipient(recipient) if recipient and intent is IntentName.SEARCH else None,
         )
 
     def _prices(self, text: str) -> tuple[Decimal | None, Decimal | None, list[Span]]:

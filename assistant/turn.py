@@ -365,6 +365,11 @@ def plan_search(
             new.category = None  # new words may name another kind
     else:
         new = ActiveFilters(query=intent.query or (intent.category or ""))
+        if not (active.query or active.brands or active.attributes):
+            # A budget given before any product words ("a gift for my dad under 50", then "he
+            # likes music") holds for them.
+            new.price_min, new.price_max = active.price_min, active.price_max
+            new.in_stock = active.in_stock
     if other_values:
         new.query = " ".join([*other_values, new.query]).strip()  # "32 GB memory card"
     if intent.brands:
@@ -628,6 +633,13 @@ class Assistant:
     def _search(
         self, intent: Intent, state: SessionState, text: str
     ) -> Generator[Event, None, Draft]:
+        if intent.gift and not (intent.query or intent.brands or intent.attributes):
+            # "A gift for my dad under 50": nothing to search for yet. The budget is kept for
+            # the answer ("he likes music").
+            state.filters = ActiveFilters(
+                price_min=intent.price_min, price_max=intent.price_max, in_stock=intent.in_stock
+            )
+            return self._gift_question(intent, state.filters)
         shown = self._shown(state) if state.shown else []
         filters = plan_search(intent, state.filters, shown, text)
         # A word the catalog does not hold, one letter away from one it does, is read as that
@@ -646,6 +658,23 @@ class Assistant:
         )
         draft.model_may_write = False
         return draft
+
+    def _gift_question(self, intent: Intent, budget: ActiveFilters) -> Draft:
+        """What a gift without product words gets: the question what they like, with kinds of
+        product the catalog has as examples."""
+        categories = self.tools.search.index.categories()
+        heads = {c.split()[-1] for c in categories if c}
+        examples = [kind for kind in _GIFT_KINDS if kind.split()[-1] in heads][:3]
+        listed = ", ".join(examples[:-1]) + " or " + examples[-1] if len(examples) > 1 else ""
+        whom = f" for {intent.recipient}" if intent.recipient else ""
+        within = f" {_describe(budget)}" if _describe(budget) else ""
+        intro = (
+            f"Happy to help you find a gift{whom}{within}. What do they like? Tell me a kind of "
+            f"product{f', for example {listed},' if listed else ''} and I will search the catalog."
+        )
+        return Draft(
+            intro=intro, passages=[f"Asked for a gift{whom}{within}."], model_may_write=False
+        )
 
     def _searched(
         self, filters: ActiveFilters, state: SessionState
@@ -1223,6 +1252,9 @@ _SERVICE_TURN = {
     IntentName.POLICY_QUESTION,
     IntentName.HANDOFF,
 }
+# Kinds of product a gift question gives as examples, those the catalog has (by a category's
+# last word).
+_GIFT_KINDS = ("headphones", "a speaker", "a smartwatch", "a camera", "a puzzle", "a video game")
 _GREETING = (
     "Hello! I can search our catalog, compare products and answer questions about them. "
     "What are you looking for?"

@@ -289,3 +289,21 @@ def test_the_schema_offers_only_the_numbers_a_message_holds() -> None:
                 assert ref in props["refs"]["items"]["enum"], item.message
             if gold.order_id:
                 assert gold.order_id in props["order_id"]["anyOf"][0]["enum"], item.message
+
+
+def test_a_gift_reading_is_not_given_back_the_words_it_cut() -> None:
+    # Asked, the model would search for "gift" or "dad"; the parser's gift reading stands and
+    # the model is not asked at all.
+    asked: list[str] = []
+
+    def answer(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        asked.append(messages[-1].content)
+        return json.dumps({"intent": "search", "query": "gift for my dad"})
+
+    extractor = IntentExtractor(PARSER, FunctionChatModel(answer), trust_intent=True)
+    got = extractor.extract("a gift for my dad under 50")
+    assert got.intent.intent is IntentName.SEARCH and got.intent.query == ""
+    assert got.intent.gift and got.intent.recipient == "your dad" and not asked
+    # Without the gift words the model is asked as before.
+    extractor.extract("something nice")
+    assert asked

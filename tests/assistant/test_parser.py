@@ -528,3 +528,47 @@ def test_a_size_relative_to_what_was_shown_is_a_refinement(text: str, size: str)
 def test_bigger_in_a_new_search_is_not_a_relative_size() -> None:
     got = PARSER.parse("any external hard drives 2tb or bigger? up to 80")
     assert (got.intent, got.query, got.size) == (IntentName.SEARCH, "external hard drives", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "recipient", "hi"),
+    [
+        # Who it is for, the occasion and what they like are no product words.
+        ("a gift for my dad under 50", "", "your dad", D(50)),
+        ("birthday present for my wife, she loves music", "music", "your wife", None),
+        ("something for a 10 year old who likes games", "games", "a 10 year old", None),
+        ("what toys do you have for a 5 year old girl", "toys", "a 5 year old girl", None),
+        ("toys for a 3 year old under 25", "toys", "a 3 year old", D(25)),
+        ("christmas gift ideas", "", None, None),
+        ("stocking fillers under 20", "", None, D(20)),
+        ("a gift for him", "", "him", None),
+        ("perfume for her", "perfume", "her", None),
+        ("a speaker for my son who is really into music", "music speaker", "your son", None),
+        ("he likes music", "music", None, None),
+    ],
+)
+def test_a_gift_keeps_the_product_words_and_who_it_is_for(
+    text: str, query: str, recipient: str | None, hi: Decimal | None
+) -> None:
+    got = PARSER.parse(text)
+    assert got.intent is IntentName.SEARCH and got.gift
+    assert (got.query, got.recipient, got.price_max) == (query, recipient, hi)
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("netflix gift cards", "netflix gift cards"),  # a product
+        ("do you sell gift cards?", "gift cards"),
+        ("headphones for kids", "kids headphones"),  # kids' headphones are a kind
+        ("a baby monitor", "baby monitor"),
+    ],
+)
+def test_gift_cards_and_kids_products_are_product_words(text: str, query: str) -> None:
+    got = PARSER.parse(text)
+    assert got.query == query and not got.gift
+
+
+def test_a_gift_question_about_a_product_shown_is_no_gift_search() -> None:
+    got = PARSER.parse("is the second one a good gift?")
+    assert got.intent is IntentName.PRODUCT_QUESTION and not got.gift and got.refs == [2]

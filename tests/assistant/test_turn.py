@@ -189,6 +189,38 @@ def test_comparison_is_a_table_from_product_data(tmp_path: Path) -> None:
     assert_true_to_catalog(r, bot.index)
 
 
+def test_a_gift_without_product_words_asks_what_they_like(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            *sample_products(),
+            product("h1", "Acme over-ear headphones", "39.00", category="headphones"),
+            product("w1", "Acme smartwatch", "129.00", category="smartwatch"),
+        ]
+    )
+    bot = make(tmp_path, None, index)
+    r = bot.respond("s", "a birthday present for my dad under 60")
+    assert r.reply == (
+        "Happy to help you find a gift for your dad up to $60.00. What do they like? Tell me a "
+        "kind of product, for example headphones, a speaker or a smartwatch, and I will search "
+        "the catalog."
+    )
+    assert not r.products and not r.tools_called and r.grounded
+    # The answer is searched within that budget.
+    r = bot.respond("s", "he likes bluetooth speakers")
+    assert r.reply.startswith("Here are 2 matches for bluetooth speakers up to $60.00")
+    assert {c.id for c in r.products} == {"s1", "s3"}
+    # With product words, a gift is a search for them; "gift" and "wife" are not searched for.
+    r = bot.respond("t", "a gift for my wife, maybe headphones")
+    assert [c.id for c in r.products] == ["h1"] and "1 match for headphones:" in r.reply
+    # Examples are kinds the catalog has: without headphones, smartwatches and the rest, none.
+    bare = make(tmp_path, None, InMemoryIndex())
+    assert bare.respond("u", "christmas gift ideas").reply == (
+        "Happy to help you find a gift. What do they like? Tell me a kind of product and I will "
+        "search the catalog."
+    )
+
+
 def test_measures_are_given_with_the_catalogs_units(tmp_path: Path) -> None:
     index = InMemoryIndex()
     index.upsert(
