@@ -449,7 +449,7 @@ _CONTRACTION = re.compile(r"(?<=\w)(?:'(?:s|m|re|ll|d|ve)|n't)\b", re.I)
 _FILLER = re.compile(
     r"\b(i|im|me|my|we|us|our|you|your|a|an|the|some|any|all|please|pls|looking|look|for|want|"
     r"wanna|need|would|like|to|buy|get|find|show|search|sell|offer|do|does|did|have|has|had|"
-    r"got|can|could|will|is|are|was|were|am|be|it|its|they|them|one|that|this|with|and|or|of|"
+    r"got|can|could|will|is|are|was|were|am|be|it|its|they|them|one|that|this|and|or|of|"
     r"in|on|at|from|by|about|than|so|also|cheap|good|best|new|something|anything|stock|price|"
     r"prices|priced|dollars?|bucks|usd|euros?|hi|hello|hey|thanks?|what|which|where|when|how|"
     r"much|many|there|here|tell|know|let|more|less|compare|comparison|vs|versus|difference|"
@@ -495,6 +495,18 @@ _LIKES = re.compile(
     r"(?:is|are|'s|'re)\s+(?:really\s+)?(?:into|interested\s+in|(?:a\s+)?(?:big\s+)?fans?\s+of))\b",
     re.I,
 )
+
+
+def _features_first(words: list[str]) -> list[str]:
+    """`words` with what follows each "with" before what it follows: "laptops with ram" ->
+    "ram laptops" ("with" is filler and left out)."""
+    groups: list[list[str]] = [[]]
+    for w in words:
+        if w.lower() == "with":
+            groups.append([])
+        else:
+            groups[-1].append(w)
+    return [w for group in reversed(groups) for w in group]
 
 
 def _recipient(match: re.Match[str]) -> str:
@@ -764,14 +776,15 @@ class MessageParser:
 
         A purpose or owner after "for" comes first, as in the compound it stands for: "laptop
         for college" is "college laptop", "a case for my iphone" "iphone case", so the last
-        word is the head, the kind of product wanted."""
+        word is the head, the kind of product wanted. So does a feature after "with": "laptops
+        with 16gb ram" is "ram laptops", not "laptops ram" (a laptop RAM module)."""
         text = re.sub(r"[^\w\s'.-]", " ", _CONTRACTION.sub("", text))
         text = _REFINE_CUE.sub(lambda m: "_".join(m.group(0).split()), text)  # one word each
         parts = [
             [w.strip(".'-").replace("_", " ") for w in _FILLER.sub(" ", part).split()]
             for part in _FOR.split(text)
         ]
-        return [w for part in reversed(parts) for w in part if w]
+        return [w for part in reversed(parts) for w in _features_first(part) if w]
 
     @staticmethod
     def _intent(

@@ -217,10 +217,14 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
     title, brand, category, description and attributes, through the shop vocabulary. A reply
     that shows near matches says so ("none of them mentions 'waterproof'"), so that "matches for
     waterproof bluetooth speaker" never implies a fact the catalog does not state."""
-    amounts = [
-        f"{m[1]} {m[2].upper() if m[2].lower() != 'inch' else 'inch'}"
+    found = [
+        (m[1], "inch" if m[2].lower() in ('"', "inch") else m[2].lower())
         for m in _AMOUNT.finditer(query)
-        if not any(_states(p, m[1], m[2].lower()) for p in products)
+    ]
+    amounts = [
+        f"{number} {unit if unit == 'inch' else unit.upper()}"
+        for number, unit in found
+        if not any(_states(p, number, unit) for p in products)
     ]
     stripped = (w.strip(".,;:!?()\"'") for w in _AMOUNT.sub(" ", query).lower().split())
     words = [w for w in dict.fromkeys(stripped) if w.isalpha() and len(w) >= 3]
@@ -240,8 +244,9 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
     ] + amounts
 
 
-# An amount of a query ("1 TB", "17 inch", as the parser writes capacities and screen sizes).
-_AMOUNT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(tb|gb|mb|inch)\b", re.I)
+# An amount of a query: "1 TB" as the parser writes capacities, '17"' as a search writes screen
+# sizes ("17 inch" too).
+_AMOUNT = re.compile(r'(?<![\w.])(\d+(?:\.\d+)?)\s*(tb\b|gb\b|mb\b|inch\b|")', re.I)
 _IN_GB = {"tb": 1000.0, "gb": 1.0, "mb": 0.001}
 
 
@@ -353,7 +358,13 @@ def plan_search(
         intent.intent is IntentName.REFINE or not words
     )
     colour = {k: v for k, v in intent.attributes.items() if k == "colour"}
-    other_values = [v for k, v in intent.attributes.items() if k != "colour"]
+    # Other values are searched for as words; a screen size as Icecat's titles write it, '27"'
+    # ("27 inch" found the "22-inch" monitors that say "inch" before the 27" ones).
+    other_values = [
+        v.replace(" inch", '"') if k == "screen_size" else v
+        for k, v in intent.attributes.items()
+        if k != "colour"
+    ]
     if refining:
         new = active.model_copy(deep=True)
         if words:

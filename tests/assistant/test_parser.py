@@ -238,7 +238,7 @@ def test_bare_numbers_in_a_comparison_are_positions(text: str, refs: list[int], 
     [
         ("4th gen ipad", "4th gen ipad"),
         ("sony pencil 2nd generation", "pencil 2nd generation"),
-        ("laptop with 10th gen intel i5", "laptop 10th gen intel i5"),
+        ("laptop with 10th gen intel i5", "10th gen intel i5 laptop"),  # features first
         ("folio for ipad air (3rd gen)", "ipad air 3rd gen folio"),
     ],
 )
@@ -297,6 +297,20 @@ def test_conversational_words_stay_out_of_the_product_words(text: str, query: st
     ],
 )
 def test_a_purpose_after_for_comes_before_the_kind(text: str, query: str) -> None:
+    assert PARSER.parse(text).query == query
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        # A feature after "with" goes first too: the last word stays the kind wanted.
+        ("show me laptops with 16gb ram", "ram laptops"),
+        ("headphones with a microphone", "microphone headphones"),
+        ("a case for my iphone with a card slot", "card slot iphone case"),
+        ("laptop bag with wheels", "wheels laptop bag"),
+    ],
+)
+def test_a_feature_after_with_comes_before_the_kind(text: str, query: str) -> None:
     assert PARSER.parse(text).query == query
 
 

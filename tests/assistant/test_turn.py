@@ -525,8 +525,9 @@ def test_an_amount_named_is_searched_first_and_said_when_no_product_states_it(
     )
     bot = make(tmp_path, index=index)
     r = bot.respond("s", "17 inch laptop bag")
-    # 17.3" is not 17 inches: the reply says no product states it.
-    assert r.reply.startswith("Here are 2 matches for 17 inch laptop bag; none of them mentions")
+    # 17.3" is not 17 inches: the reply says no product states it. A screen size is searched
+    # for as Icecat's titles write it.
+    assert r.reply.startswith('Here are 2 matches for 17" laptop bag; none of them mentions')
     assert "'17 inch'" in r.reply.split("\n")[0]
     # The amount goes first, so the kind is still the last word ("memory card", not "GB"),
     # and a product writing "32GB" states it.
@@ -535,6 +536,37 @@ def test_an_amount_named_is_searched_first_and_said_when_no_product_states_it(
     assert "m1" in [c.id for c in r.products]
     r = bot.respond("s", "1tb memory card")
     assert r.reply.startswith("None of our memory card products mentions '1 TB'.")
+
+
+def test_a_screen_size_finds_the_products_whose_titles_write_it_in_inch_marks(
+    tmp_path: Path,
+) -> None:
+    # Icecat writes '68.6 cm (27")'; "inch" in a search found the 22-inch monitors first.
+    index = InMemoryIndex(fusion=FusionConfig(dense_weight=0.0))
+    index.upsert(
+        [
+            product("a", "HP L2245wg 22-inch Widescreen LCD Monitor", "48", category="monitor"),
+            product("b", "HP L1945w 19-inch Widescreen LCD Monitor", "29", category="monitor"),
+            product(
+                "c",
+                'DELL SE2717H 68.6 cm (27") Full HD LCD',
+                "299",
+                category="monitor",
+                attributes={"display_diagonal": "27"},
+            ),
+            product(
+                "d",
+                'AOC C27G2 computer monitor 68.6 cm (27") Full HD LED',
+                "199",
+                category="monitor",
+                attributes={"display_diagonal": "27"},
+            ),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    r = bot.respond("s", "i need a 27 inch monitor")
+    assert r.reply.startswith('Here are 2 matches for 27" monitor:\n')  # stated: no "none ..."
+    assert {c.id for c in r.products} == {"c", "d"}
 
 
 def test_an_amount_is_stated_written_out_or_as_the_attribute() -> None:
