@@ -32,7 +32,7 @@ class IntentName(StrEnum):
 # Slots only the parser reads: they are not in the schema the model decodes under, nor in its
 # training targets (the adapter was trained without them; offering them changed its answers).
 PARSER_ONLY_FIELDS = frozenset(
-    {"in_stock", "more", "quantity", "similar", "size", "gift", "recipient"}
+    {"in_stock", "more", "quantity", "similar", "size", "gift", "recipient", "deals"}
 )
 
 
@@ -61,6 +61,9 @@ class Intent(BaseModel):
             for my dad"); those words are not in the query. Read by the parser.
         recipient: Who it is for, as the reply says it ("your dad", "a 10 year old"); read by
             the parser.
+        deals: The message asks for deals, sales or discounts on products ("any deals on
+            headphones?"): the catalog has no sale prices, so the cheapest are shown. Read by
+            the parser.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -82,6 +85,7 @@ class Intent(BaseModel):
     size: Literal["bigger", "smaller", "longer", "shorter"] | None = None
     gift: bool = False
     recipient: str | None = None
+    deals: bool = False
 
     @model_validator(mode="after")
     def _ordered_range(self) -> Intent:

@@ -225,7 +225,8 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
             r"(?:accept|take|allow) returns|"
             r"pick ?(?:it |them )?up (?:in|from|at) (?:the |a )?(?:store|shop)|click and collect|"
-            r"discounts?|coupons?|promo(?:tion)? codes?|voucher codes?)\b",
+            r"discounts?|coupons?|promo(?:tion)? codes?|voucher codes?|deals?|bargains?|"
+            r"on sale|clearance)\b",
             re.I,
         ),
     ),
@@ -497,6 +498,24 @@ _LIKES = re.compile(
 )
 
 
+# Sales and deals: the catalog has no sale prices. With product words ("any deals on
+# headphones?") they ask for the cheapest of those; alone ("any deals?") they are a question
+# for the store policy (its "Prices, sales and discounts" section).
+_DEALS = re.compile(
+    r"\b(?:(?:special\s+)?deals?|bargains?|on sale|clearance|discount(?:s|ed)?|coupons?|"
+    r"(?:promo(?:tion)?|voucher)\s+codes?)\b",
+    re.I,
+)
+
+
+# Words that qualify a deal, not a product: "any other discounts?", "deals today", "the best
+# deals this week".
+_DEAL_WORDS = frozenset(
+    "other others today tonight now right currently current moment this week weekend month "
+    "year good great hot top big latest special running".split()
+)
+
+
 def _features_first(words: list[str]) -> list[str]:
     """`words` with what follows each "with" before what it follows: "laptops with ram" ->
     "ram laptops" ("with" is filler and left out)."""
@@ -624,6 +643,8 @@ class MessageParser:
         size = _SIZE.search(work)
         if size:
             spans.append(size.span())
+        deal_spans = [m.span() for m in _DEALS.finditer(work)]
+        spans += deal_spans
         gift_spans = [m.span() for p in (_GIFT, _LIKES) for m in p.finditer(work)]
         recipient = _RECIPIENT.search(work)
         if recipient:  # "for" stays: "toys for a 5 year old girl" is "girl toys"
@@ -634,7 +655,13 @@ class MessageParser:
         constrained = (
             lo is not None or hi is not None or bool(attributes or sort or in_stock or size)
         )
+        if deal_spans:
+            content = [w for w in content if w.lower() not in _DEAL_WORDS]
         intent = self._intent(work, refs, order_id, content, constrained, bool(brands))
+        words = [w for w in content if not _REFINE_CUE.fullmatch(w)]
+        deals = bool(deal_spans) and bool(words or brands) and not refs and not order_id
+        if deals and intent in (IntentName.POLICY_QUESTION, IntentName.OTHER):
+            intent = IntentName.SEARCH  # "any deals on headphones?": the cheapest headphones
         gift = bool(gift_spans) and not refs and not order_id
         if gift and intent in (IntentName.REFINE, IntentName.OTHER) and not _MORE.search(work):
             intent = IntentName.SEARCH  # "a gift for my dad under 50": a new search, to be asked
@@ -657,13 +684,14 @@ class MessageParser:
             price_min=lo,
             price_max=hi,
             attributes=attributes,
-            sort=sort,
+            sort=sort or ("price_asc" if deals and intent is IntentName.SEARCH else None),
             refs=refs,
             order_id=order_id,
             in_stock=bool(in_stock),
             quantity=_quantity(quantity.group(1)) if quantity else 1,
             size=_size(size.group(1)) if size and intent is IntentName.REFINE else None,
             gift=gift and intent is IntentName.SEARCH,
+            deals=deals and intent in (IntentName.SEARCH, IntentName.REFINE),
             recipient=_recipient(recipient) if recipient and intent is IntentName.SEARCH else None,
         )
 

@@ -95,9 +95,12 @@ _NOT_ASKED = frozenset(
     my an on in to of or no so up at by we us be go if as am""".split()
 )
 _MAX_ASKED = 3
-# Product questions that store policy answers: "does the 2nd one have a warranty?"
+# Product questions that store policy answers: "does the 2nd one have a warranty?", "is the
+# first one on sale?"
 _POLICY_TOPIC = re.compile(
-    r"\b(warrant(?:y|ies)|guarantee[ds]?|ship(?:s|ping)?|deliver\w*)\b", re.I
+    r"\b(warrant(?:y|ies)|guarantee[ds]?|ship(?:s|ping)?|deliver\w*|on sale|discount\w*|"
+    r"deals?|coupons?)\b",
+    re.I,
 )
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
@@ -651,6 +654,17 @@ class Assistant:
                 price_min=intent.price_min, price_max=intent.price_max, in_stock=intent.in_stock
             )
             return self._gift_question(intent, state.filters)
+        if intent.deals:  # "any deals on headphones?": the cheapest, and what the store says
+            draft = yield from self._search(intent.model_copy(update={"deals": False}), state, text)
+            policy = self.service.policy_answer(text)
+            if policy is None:
+                draft.intro = "The catalog lists no sale prices. " + draft.intro
+            else:
+                draft.intro = f"{policy.intro}\n{policy.body}\n\n{draft.intro}"
+                draft.passages = [*draft.passages, *policy.passages]
+                draft.tools_called = [*draft.tools_called, *policy.tools_called]
+            draft.model_may_write = False
+            return draft
         shown = self._shown(state) if state.shown else []
         filters = plan_search(intent, state.filters, shown, text)
         # A word the catalog does not hold, one letter away from one it does, is read as that

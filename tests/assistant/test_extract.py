@@ -307,3 +307,10 @@ def test_a_gift_reading_is_not_given_back_the_words_it_cut() -> None:
     # Without the gift words the model is asked as before.
     extractor.extract("something nice")
     assert asked
+
+
+def test_a_deals_reading_stands() -> None:
+    model = model_saying({"intent": "policy_question"})
+    got = IntentExtractor(PARSER, model, trust_intent=True).extract("any deals on headphones?")
+    assert got.intent.intent is IntentName.SEARCH and got.intent.deals
+    assert (got.intent.query, got.intent.sort, got.source) == ("headphones", "price_asc", "parser")

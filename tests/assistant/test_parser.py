@@ -586,3 +586,36 @@ def test_gift_cards_and_kids_products_are_product_words(text: str, query: str) -
 def test_a_gift_question_about_a_product_shown_is_no_gift_search() -> None:
     got = PARSER.parse("is the second one a good gift?")
     assert got.intent is IntentName.PRODUCT_QUESTION and not got.gift and got.refs == [2]
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "brands"),
+    [
+        ("any deals on headphones?", "headphones", []),
+        ("sony headphones on sale", "headphones", ["Sony"]),
+        ("discounted laptops", "laptops", []),
+        ("clearance tvs", "tvs", []),
+        ("best deals on laptops this week", "laptops", []),
+    ],
+)
+def test_deals_on_products_ask_for_the_cheapest(text: str, query: str, brands: list[str]) -> None:
+    got = PARSER.parse(text)
+    assert (got.intent, got.query, got.brands) == (IntentName.SEARCH, query, brands)
+    assert got.deals and got.sort == "price_asc"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "do you have any discounts?",
+        "whats on sale",
+        "any deals?",
+        "do you have coupons",
+        "do you have any other discounts?",  # words that qualify the deal are no products
+        "any good deals right now?",
+        "best deals this week",
+    ],
+)
+def test_deals_alone_are_a_policy_question(text: str) -> None:
+    got = PARSER.parse(text)
+    assert got.intent is IntentName.POLICY_QUESTION and not got.deals

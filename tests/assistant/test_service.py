@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.service import NoServiceDesk
 from assistant.store import Store
 from assistant.turn import Assistant
 from retrieval.memory import InMemoryIndex
@@ -306,6 +307,32 @@ def test_a_product_question_about_warranty_or_shipping_quotes_the_policy(tmp_pat
     assert shown[1].title in r.reply and r.grounded
     r = bot.respond("s", "is the first one in stock?")
     assert r.tools_called == ["get_product_details"] and "store policy" not in r.reply
+
+
+def test_deals_show_the_cheapest_and_quote_the_price_policy(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    r = bot.respond("s", "any deals on bluetooth speakers?")
+    assert r.reply.startswith('Our store policy ("Prices, sales and discounts") says:\n"The price')
+    assert "Here are 3 matches for bluetooth speakers cheapest first:" in r.reply
+    assert [c.id for c in r.products] == ["s3", "s1", "s2"]  # $25.00, $49.99, $89.95
+    assert r.tools_called == ["search_products", "search_policies"] and r.grounded
+    # Without product words it is the policy question; about a product shown, both.
+    r = bot.respond("s", "do you have any discounts?")
+    assert r.reply.startswith('Our store policy ("Prices, sales and discounts") says:')
+    assert not r.products
+    r = bot.respond("t", "bluetooth speaker")
+    r = bot.respond("t", "is the first one on sale?")
+    assert len(r.products) == 1 and "no product has a sale price" in r.reply
+
+
+def test_without_a_store_deals_say_the_catalog_has_no_sale_prices(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    bot.service = NoServiceDesk()
+    r = bot.respond("s", "bluetooth speakers on sale")
+    assert r.reply.startswith(
+        "The catalog lists no sale prices. Here are 3 matches for bluetooth speakers cheapest "
+        "first:"
+    )
 
 
 def test_handoff_on_request_with_transcript_and_order_context(tmp_path: Path) -> None:
