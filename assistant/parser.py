@@ -477,8 +477,10 @@ _AGE = (
     r"[- ]?(?:years?|yrs?)[- ]?olds?"
 )
 _RECIPIENT = re.compile(
-    rf"\bfor\s+((?:(?:my|a|an|our|his|her|the|your)\s+)?(?:(?:little|young|teenage|{_AGE})\s+)?"
-    rf"{_RELATIONS})\b|\bfor\s+(him|her|someone|somebody)\b|\bfor\s+((?:my|a|an|our)\s+)?{_AGE}(?:\s+(?:girl|boy|kid|child)s?)?\b",
+    r"\bfor\s+(?P<whom>"
+    rf"(?:(?:my|a|an|our|his|her|the|your)\s+)?(?:(?:little|young|teenage|{_AGE})\s+)?"
+    rf"{_RELATIONS}|him|her|someone|somebody|"
+    rf"(?:(?:my|a|an|our)\s+)?{_AGE}(?:\s+(?:girl|boy|kid|child)s?)?)\b",
     re.I,
 )
 _OCCASION = (
@@ -530,10 +532,8 @@ def _features_first(words: list[str]) -> list[str]:
 
 def _recipient(match: re.Match[str]) -> str:
     """Who a `_RECIPIENT` match names, as the reply says it: "my dad" -> "your dad"."""
-    words = next(g for g in match.groups() if g is not None).lower().split()
-    if match.group(3) is not None:  # "for a 10 year old": the age with its article
-        words = match.group(0).lower().split()[1:]
-    if words and words[0] in ("my", "our"):
+    words = match.group("whom").lower().split()
+    if words[0] in ("my", "our"):
         words[0] = "your"
     return " ".join(words)
 
@@ -648,7 +648,7 @@ class MessageParser:
         gift_spans = [m.span() for p in (_GIFT, _LIKES) for m in p.finditer(work)]
         recipient = _RECIPIENT.search(work)
         if recipient:  # "for" stays: "toys for a 5 year old girl" is "girl toys"
-            gift_spans.append((recipient.start() + len("for"), recipient.end()))
+            gift_spans.append(recipient.span("whom"))
         content = self._content(
             _cut(work, spans + ref_spans + brand_spans + attribute_spans + gift_spans)
         )

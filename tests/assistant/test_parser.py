@@ -553,6 +553,8 @@ def test_bigger_in_a_new_search_is_not_a_relative_size() -> None:
         ("something for a 10 year old who likes games", "games", "a 10 year old", None),
         ("what toys do you have for a 5 year old girl", "toys", "a 5 year old girl", None),
         ("toys for a 3 year old under 25", "toys", "a 3 year old", D(25)),
+        ("toys for 5 year olds", "toys", "5 year olds", None),
+        ("gift for 10 year old", "", "10 year old", None),
         ("christmas gift ideas", "", None, None),
         ("stocking fillers under 20", "", None, D(20)),
         ("a gift for him", "", "him", None),
