@@ -694,7 +694,8 @@ class Assistant:
         whom = f" for {intent.recipient}" if intent.recipient else ""
         within = f" {_describe(budget)}" if _describe(budget) else ""
         intro = (
-            f"Happy to help you find a gift{whom}{within}. What do they like? Tell me a kind of "
+            f"Happy to help you find a gift{whom}{within}. {_like_question(intent.recipient)} "
+            "Tell me a kind of "
             f"product{f', for example {listed},' if listed else ''} and I will search the catalog."
         )
         return Draft(
@@ -1277,6 +1278,24 @@ _SERVICE_TURN = {
     IntentName.POLICY_QUESTION,
     IntentName.HANDOFF,
 }
+_HE = frozenset(
+    "dad daddy father husband son grandpa grandfather grandson boyfriend brother uncle nephew "
+    "him boy fiance".split()
+)
+_SHE = frozenset(
+    "mum mom mommy mother wife daughter grandma grandmother granddaughter girlfriend sister "
+    "aunt auntie niece her girl fiancee".split()
+)
+
+
+def _like_question(recipient: str | None) -> str:
+    """ "What does he like?" for "your dad", "she" for "your sister", else "they"."""
+    last = recipient.split()[-1] if recipient else ""
+    if last in _HE:
+        return "What does he like?"
+    return "What does she like?" if last in _SHE else "What do they like?"
+
+
 # Kinds of product a gift question gives as examples, those the catalog has (by a category's
 # last word).
 _GIFT_KINDS = ("headphones", "a speaker", "a smartwatch", "a camera", "a puzzle", "a video game")

@@ -201,7 +201,7 @@ def test_a_gift_without_product_words_asks_what_they_like(tmp_path: Path) -> Non
     bot = make(tmp_path, None, index)
     r = bot.respond("s", "a birthday present for my dad under 60")
     assert r.reply == (
-        "Happy to help you find a gift for your dad up to $60.00. What do they like? Tell me a "
+        "Happy to help you find a gift for your dad up to $60.00. What does he like? Tell me a "
         "kind of product, for example headphones, a speaker or a smartwatch, and I will search "
         "the catalog."
     )
@@ -214,6 +214,8 @@ def test_a_gift_without_product_words_asks_what_they_like(tmp_path: Path) -> Non
     r = bot.respond("t", "a gift for my wife, maybe headphones")
     assert [c.id for c in r.products] == ["h1"] and "1 match for headphones:" in r.reply
     # Examples are kinds the catalog has: without headphones, smartwatches and the rest, none.
+    r = bot.respond("v", "something for my little sister")
+    assert "a gift for your little sister. What does she like?" in r.reply
     bare = make(tmp_path, None, InMemoryIndex())
     assert bare.respond("u", "christmas gift ideas").reply == (
         "Happy to help you find a gift. What do they like? Tell me a kind of product and I will "
