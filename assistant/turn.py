@@ -640,7 +640,7 @@ class Assistant:
         if name is IntentName.GREETING:
             return Draft(intro=_GREETING)
         if name is IntentName.OTHER:
-            return Draft(intro=_WELCOME if is_closing(text) else _HELP)
+            return Draft(intro=_closing_reply(text) if is_closing(text) else _HELP)
         yield Status("service", "Checking with the store")
         return self.service.handle(intent, state, text)
 
@@ -1304,6 +1304,20 @@ _GREETING = (
     "What are you looking for?"
 )
 _WELCOME = "You're welcome! If you need anything else, just ask."
+_THANKS = re.compile(r"\b(thanks?|thank you|thx|ty|cheers)\b", re.I)
+_BYE = re.compile(r"\b(bye|good ?bye|see you)\b", re.I)
+
+
+def _closing_reply(text: str) -> str:
+    """The answer to a message that only thanks, agrees or says goodbye: "You're welcome" only
+    to thanks; a bare "yes", "no" or "ok" with nothing to confirm is acknowledged."""
+    if _THANKS.search(text):
+        return _WELCOME
+    if _BYE.search(text):
+        return "Goodbye! If you need anything else, just ask."
+    return "All right. If you need anything else, just ask."
+
+
 _HELP = (
     "I did not understand that. Tell me what you are looking for, for example "
     '"a wireless mouse" or "a black laptop bag", and I will search the catalog.'

@@ -765,8 +765,12 @@ def test_a_spent_time_budget_skips_the_model_but_not_the_facts(tmp_path: Path) -
 
 
 def test_thanks_and_goodbye_get_a_polite_answer_and_no_search(tmp_path: Path) -> None:
-    r = make(tmp_path, fake_model()).respond("s", "ok thanks, bye")
+    bot = make(tmp_path, fake_model())
+    r = bot.respond("s", "ok thanks, bye")
     assert r.reply.startswith("You're welcome") and not r.tools_called and not r.products
+    # Only thanks are welcome: a bare "yes" with nothing to confirm is acknowledged.
+    assert bot.respond("s", "yes").reply == "All right. If you need anything else, just ask."
+    assert bot.respond("s", "bye").reply.startswith("Goodbye!")
 
 
 def test_a_word_shared_with_an_unrelated_product_is_no_match(tmp_path: Path) -> None:
