@@ -493,6 +493,12 @@ _GIFT = re.compile(
     rf"|\bfor\s+(?:(?:his|her|my|their|a|the)\s+)?{_OCCASION}\b",
     re.I,
 )
+# "A gift for a music lover": the interest is the product words, the rest who it is for.
+_FAN = re.compile(
+    r"\bfor\s+(?P<article>(?:a|an|my|our|the)\s+)?(?P<interest>[a-z][\w-]*)\s+"
+    r"(?P<fan>lovers?|fans?|enthusiasts?|addicts?|geeks?|nerds?|buffs?|junkies?)\b",
+    re.I,
+)
 _LIKES = re.compile(
     r"\b(?:who|he|she|they)(?:\s+(?:really|also|just))?\s+(?:likes?|loves?|enjoys?|"
     r"(?:is|are|'s|'re)\s+(?:really\s+)?(?:into|interested\s+in|(?:a\s+)?(?:big\s+)?fans?\s+of))\b",
@@ -647,8 +653,11 @@ class MessageParser:
         spans += deal_spans
         gift_spans = [m.span() for p in (_GIFT, _LIKES) for m in p.finditer(work)]
         recipient = _RECIPIENT.search(work)
+        fan = _FAN.search(work)
         if recipient:  # "for" stays: "toys for a 5 year old girl" is "girl toys"
             gift_spans.append(recipient.span("whom"))
+        elif fan:  # "for a coffee lover": "coffee" stays
+            gift_spans += [fan.span("fan")] + ([fan.span("article")] if fan["article"] else [])
         content = self._content(
             _cut(work, spans + ref_spans + brand_spans + attribute_spans + gift_spans)
         )
@@ -692,7 +701,15 @@ class MessageParser:
             size=_size(size.group(1)) if size and intent is IntentName.REFINE else None,
             gift=gift and intent is IntentName.SEARCH,
             deals=deals and intent in (IntentName.SEARCH, IntentName.REFINE),
-            recipient=_recipient(recipient) if recipient and intent is IntentName.SEARCH else None,
+            recipient=(
+                _recipient(recipient)
+                if recipient
+                else " ".join(fan.group(0).lower().split()[1:])
+                if fan
+                else None
+            )
+            if intent is IntentName.SEARCH
+            else None,
         )
 
     def _prices(self, text: str) -> tuple[Decimal | None, Decimal | None, list[Span]]:

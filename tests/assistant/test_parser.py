@@ -555,6 +555,9 @@ def test_bigger_in_a_new_search_is_not_a_relative_size() -> None:
         ("toys for a 3 year old under 25", "toys", "a 3 year old", D(25)),
         ("toys for 5 year olds", "toys", "5 year olds", None),
         ("gift for 10 year old", "", "10 year old", None),
+        ("a gift for a music lover", "music", "a music lover", None),  # the interest stays
+        ("something under 20 for a coffee lover", "coffee", "a coffee lover", D(20)),
+        ("headphones for a music fan", "music headphones", "a music fan", None),
         ("christmas gift ideas", "", None, None),
         ("stocking fillers under 20", "", None, D(20)),
         ("a gift for him", "", "him", None),
@@ -578,6 +581,7 @@ def test_a_gift_keeps_the_product_words_and_who_it_is_for(
         ("do you sell gift cards?", "gift cards"),
         ("headphones for kids", "kids headphones"),  # kids' headphones are a kind
         ("a baby monitor", "baby monitor"),
+        ("a fan for my room", "room fan"),  # a fan is a product
     ],
 )
 def test_gift_cards_and_kids_products_are_product_words(text: str, query: str) -> None:
