@@ -493,10 +493,12 @@ _GIFT = re.compile(
     rf"|\bfor\s+(?:(?:his|her|my|their|a|the)\s+)?{_OCCASION}\b",
     re.I,
 )
-# "A gift for a music lover": the interest is the product words, the rest who it is for.
+# "A gift for a music lover": the interest is the product words, the rest who it is for. A fan
+# is a person only after an article: "a light for ceiling fans" is for fans that turn.
 _FAN = re.compile(
-    r"\bfor\s+(?P<article>(?:a|an|my|our|the)\s+)?(?P<interest>[a-z][\w-]*)\s+"
-    r"(?P<fan>lovers?|fans?|enthusiasts?|addicts?|geeks?|nerds?|buffs?|junkies?)\b",
+    r"\bfor\s+(?:(?P<article>(?:a|an|my|our|the)\s+)(?P<interest>[a-z][\w-]*)\s+"
+    r"(?P<fan>fans?|lovers?|enthusiasts?|addicts?|geeks?|nerds?|buffs?|junkies?)|"
+    r"[a-z][\w-]*\s+(?P<lover>lovers?|enthusiasts?|addicts?|geeks?|nerds?|buffs?|junkies?))\b",
     re.I,
 )
 _LIKES = re.compile(
@@ -657,7 +659,10 @@ class MessageParser:
         if recipient:  # "for" stays: "toys for a 5 year old girl" is "girl toys"
             gift_spans.append(recipient.span("whom"))
         elif fan:  # "for a coffee lover": "coffee" stays
-            gift_spans += [fan.span("fan")] + ([fan.span("article")] if fan["article"] else [])
+            if fan["article"]:
+                gift_spans += [fan.span("article"), fan.span("fan")]
+            else:
+                gift_spans.append(fan.span("lover"))
         content = self._content(
             _cut(work, spans + ref_spans + brand_spans + attribute_spans + gift_spans)
         )

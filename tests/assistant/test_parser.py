@@ -558,6 +558,7 @@ def test_bigger_in_a_new_search_is_not_a_relative_size() -> None:
         ("a gift for a music lover", "music", "a music lover", None),  # the interest stays
         ("something under 20 for a coffee lover", "coffee", "a coffee lover", D(20)),
         ("headphones for a music fan", "music headphones", "a music fan", None),
+        ("gifts for coffee addicts", "coffee", "coffee addicts", None),
         ("christmas gift ideas", "", None, None),
         ("stocking fillers under 20", "", None, D(20)),
         ("a gift for him", "", "him", None),
@@ -582,6 +583,7 @@ def test_a_gift_keeps_the_product_words_and_who_it_is_for(
         ("headphones for kids", "kids headphones"),  # kids' headphones are a kind
         ("a baby monitor", "baby monitor"),
         ("a fan for my room", "room fan"),  # a fan is a product
+        ("light attachment for ceiling fans", "ceiling fans light attachment"),
     ],
 )
 def test_gift_cards_and_kids_products_are_product_words(text: str, query: str) -> None:
