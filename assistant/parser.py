@@ -187,6 +187,11 @@ _BETTER = (
     r"(?:\w+est|most \w+|least \w+|best|better|worse|cheaper|quieter|faster|lighter|smaller|"
     r"bigger)"
 )
+# What asks about sales and discounts: a policy question alone, the cheapest with product
+# words (`_DEALS`).
+_DEAL_TERMS = (
+    r"discounts?|coupons?|promo(?:tion)? codes?|voucher codes?|deals?|bargains?|on sale|clearance"
+)
 _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     (
         IntentName.HANDOFF,
@@ -225,8 +230,7 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
             r"(?:accept|take|allow) returns|"
             r"pick ?(?:it |them )?up (?:in|from|at) (?:the |a )?(?:store|shop)|click and collect|"
-            r"discounts?|coupons?|promo(?:tion)? codes?|voucher codes?|deals?|bargains?|"
-            r"on sale|clearance)\b",
+            rf"{_DEAL_TERMS})\b",
             re.I,
         ),
     ),
@@ -495,10 +499,10 @@ _GIFT = re.compile(
 )
 # "A gift for a music lover": the interest is the product words, the rest who it is for. A fan
 # is a person only after an article: "a light for ceiling fans" is for fans that turn.
+_LOVERS = r"lovers?|enthusiasts?|addicts?|geeks?|nerds?|buffs?|junkies?"
 _FAN = re.compile(
-    r"\bfor\s+(?:(?P<article>(?:a|an|my|our|the)\s+)(?P<interest>[a-z][\w-]*)\s+"
-    r"(?P<fan>fans?|lovers?|enthusiasts?|addicts?|geeks?|nerds?|buffs?|junkies?)|"
-    r"[a-z][\w-]*\s+(?P<lover>lovers?|enthusiasts?|addicts?|geeks?|nerds?|buffs?|junkies?))\b",
+    r"\bfor\s+(?P<whom>(?P<article>(?:a|an|my|our|the)\s+)[a-z][\w-]*\s+"
+    rf"(?P<fan>fans?|{_LOVERS})|[a-z][\w-]*\s+(?P<lover>{_LOVERS}))\b",
     re.I,
 )
 _LIKES = re.compile(
@@ -511,11 +515,7 @@ _LIKES = re.compile(
 # Sales and deals: the catalog has no sale prices. With product words ("any deals on
 # headphones?") they ask for the cheapest of those; alone ("any deals?") they are a question
 # for the store policy (its "Prices, sales and discounts" section).
-_DEALS = re.compile(
-    r"\b(?:(?:special\s+)?deals?|bargains?|on sale|clearance|discount(?:s|ed)?|coupons?|"
-    r"(?:promo(?:tion)?|voucher)\s+codes?)\b",
-    re.I,
-)
+_DEALS = re.compile(rf"\b(?:(?:special\s+)?(?:{_DEAL_TERMS})|discounted)\b", re.I)
 
 
 # Words that qualify a deal, not a product: "any other discounts?", "deals today", "the best
@@ -663,6 +663,13 @@ class MessageParser:
                 gift_spans += [fan.span("article"), fan.span("fan")]
             else:
                 gift_spans.append(fan.span("lover"))
+        whom = (
+            _recipient(recipient)
+            if recipient
+            else " ".join(fan["whom"].lower().split())
+            if fan
+            else None
+        )
         content = self._content(
             _cut(work, spans + ref_spans + brand_spans + attribute_spans + gift_spans)
         )
@@ -706,15 +713,7 @@ class MessageParser:
             size=_size(size.group(1)) if size and intent is IntentName.REFINE else None,
             gift=gift and intent is IntentName.SEARCH,
             deals=deals and intent in (IntentName.SEARCH, IntentName.REFINE),
-            recipient=(
-                _recipient(recipient)
-                if recipient
-                else " ".join(fan.group(0).lower().split()[1:])
-                if fan
-                else None
-            )
-            if intent is IntentName.SEARCH
-            else None,
+            recipient=whom if intent is IntentName.SEARCH else None,
         )
 
     def _prices(self, text: str) -> tuple[Decimal | None, Decimal | None, list[Span]]:

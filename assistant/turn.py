@@ -692,7 +692,7 @@ class Assistant:
         examples = [kind for kind in _GIFT_KINDS if kind.split()[-1] in heads][:3]
         listed = ", ".join(examples[:-1]) + " or " + examples[-1] if len(examples) > 1 else ""
         whom = f" for {intent.recipient}" if intent.recipient else ""
-        within = f" {_describe(budget)}" if _describe(budget) else ""
+        within = f" {described}" if (described := _describe(budget)) else ""
         intro = (
             f"Happy to help you find a gift{whom}{within}. {_like_question(intent.recipient)} "
             "Tell me a kind of "
