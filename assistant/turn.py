@@ -42,12 +42,12 @@ from assistant.reply import (
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
 from assistant.tools import (
-    UNITS,
     CatalogTools,
     ToolResult,
     headed_test,
     kind_test,
     matching,
+    measure,
     money,
 )
 from retrieval.lexical import tokenize, word_alternatives
@@ -110,15 +110,13 @@ _OFF_TASK = re.compile(
     r"instruction\w*|happy to (?:order|buy|get|book|deliver))\b",
     re.I,
 )
-# Numbers the catalog states that replies compare, with the words and unit a reply uses.
-_MEASURES: dict[str, tuple[str, str]] = {
-    key: (label, UNITS[key])
-    for key, label in (
-        ("display_diagonal", "screen size"),
-        ("storage_capacity", "storage capacity"),
-        ("cable_length", "cable length"),
-        ("weight", "weight"),
-    )
+# Numbers the catalog states that replies compare, with the words a reply uses for them (their
+# units: `tools.UNITS`, through `measure`).
+_MEASURES: dict[str, str] = {
+    "display_diagonal": "screen size",
+    "storage_capacity": "storage capacity",
+    "cable_length": "cable length",
+    "weight": "weight",
 }
 # What "bigger", "smaller", "longer" and "shorter" compare (in the order tried), and how a reply
 # says it: the comparative and the extreme ("a larger screen size than the largest shown").
@@ -952,18 +950,18 @@ class Assistant:
             None,
         )
         if key is None:
-            names = " or ".join(_MEASURES[k][0] for k in measures)
+            names = " or ".join(_MEASURES[k] for k in measures)
             of = reference[0].title if len(reference) == 1 else "the products shown"
             return Draft(
                 intro=f"The catalog gives no {names} for {of}, so I cannot tell which products "
                 f"are {size}.",
                 evidence=reference,
             )
-        label, unit = _MEASURES[key]
+        label = _MEASURES[key]
         sized = [(v, p) for p in reference if (v := _size_of(p, key)) is not None]
         limit, limit_of = (max if up else min)(sized, key=lambda t: t[0])
         of = limit_of.title if len(reference) == 1 else f"the {extreme} shown"
-        than = f"{compared} {label} than {of} ({limit_of.attributes[key]}{unit})"
+        than = f"{compared} {label} than {of} ({measure(key, limit_of.attributes[key])})"
         filters = state.filters.model_copy(update={"page": 0})
         if not filters.query and not filters.category and limit_of.category != "other":
             filters.category = limit_of.category
@@ -997,7 +995,7 @@ class Assistant:
             intro=f"Here {'is 1 product' if n == 1 else f'are {n} products'} with a {than}"
             + (", the nearest first:" if n > 1 else ":"),
             body="\n".join(
-                f"{c.line(i)} - {label} {h.product.attributes[key]}{unit}"
+                f"{c.line(i)} - {label} {measure(key, h.product.attributes[key])}"
                 for i, (c, h) in enumerate(zip(cards, picked, strict=True), 1)
             ),
             cards=cards,
@@ -1164,7 +1162,7 @@ class Assistant:
         product shown, by price or by a number the catalog states (`_SUPERLATIVES`). The winner
         becomes the subject ("add it to my cart"); what was shown stays shown."""
         _, word, key, _ = asked
-        label, unit = _MEASURES[key] if key else ("price", "")
+        label = _MEASURES[key] if key else "price"
         yield Status("compare", f"Finding the {word} of the products shown")
         called = self.tools.call("get_product_details", {"product_ids": state.shown})
         products: list[Product] = called.artifact
@@ -1182,7 +1180,9 @@ class Assistant:
 
         def named(p: Product) -> str:
             value = (
-                money(p.price, p.currency) if key is None else f"{label} {p.attributes[key]}{unit}"
+                money(p.price, p.currency)
+                if key is None
+                else f"{label} {measure(key, p.attributes[key])}"
             )
             return f"{state.shown.index(p.id) + 1}. {p.title} ({value})"
 
