@@ -393,11 +393,12 @@ _SIMILAR = re.compile(
     r"those)\b|$|[?.!])",
     re.I,
 )
-# "is there a bigger size?", "smaller ones", "a larger screen": a size relative to what was shown;
-# the size words go with it ("screen size" is not a product word).
+# "is there a bigger size?", "smaller ones", "a larger screen", "a longer battery life": a size
+# relative to what was shown; the size words go with it ("screen size" is not a product word).
 _SIZE = re.compile(
     r"\b(bigger|larger|smaller|more compact|longer|shorter)"
-    r"(?:\s+(?:screens?|displays?|sizes?|capacity|storage|ones?|versions?|models?|packs?)){0,2}\b",
+    r"(?:\s+(?:screens?|displays?|sizes?|capacity|storage|ones?|versions?|models?|packs?|"
+    r"battery|life)){0,2}\b",
     re.I,
 )
 _SIZE_WORDS: dict[str, Literal["bigger", "smaller", "longer", "shorter"]] = {

@@ -74,6 +74,7 @@ UNITS: dict[str, str] = {
     "storage_capacity": " GB",
     "cable_length": " m",
     "weight": " g",
+    "battery_life": " h",
 }
 
 

@@ -117,14 +117,15 @@ _MEASURES: dict[str, str] = {
     "storage_capacity": "storage capacity",
     "cable_length": "cable length",
     "weight": "weight",
+    "battery_life": "battery life",
 }
 # What "bigger", "smaller", "longer" and "shorter" compare (in the order tried), and how a reply
 # says it: the comparative and the extreme ("a larger screen size than the largest shown").
 _SIZES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "bigger": (("display_diagonal", "storage_capacity"), "larger", "largest"),
     "smaller": (("display_diagonal", "storage_capacity"), "smaller", "smallest"),
-    "longer": (("cable_length",), "longer", "longest"),
-    "shorter": (("cable_length",), "shorter", "shortest"),
+    "longer": (("cable_length", "battery_life"), "longer", "longest"),
+    "shorter": (("cable_length", "battery_life"), "shorter", "shortest"),
 }
 _SIZE_CANDIDATES = 50
 # "What brands of headphones do you have?": the words that ask for brands, not for products.
@@ -139,6 +140,8 @@ _WHICH_IS = re.compile(r"^\s*(?:which|what|whats|what's)\b", re.I)
 # "Which one is the cheapest?": the superlative, what it measures (a `_MEASURES` key; None: the
 # price), and whether the most of it wins.
 Superlative = tuple[re.Pattern[str], str, str | None, bool]
+# What may follow a superlative that names no measure: "the longest?", "the longest one".
+_ALONE = r"(?=\s*(?:$|[?.!,]|(?:ones?|of|among|here|shown|please)\b))"
 _SUPERLATIVES: list[Superlative] = [
     (
         re.compile(r"\b(cheapest|least expensive|lowest price|most affordable)\b", re.I),
@@ -172,8 +175,26 @@ _SUPERLATIVES: list[Superlative] = [
         "storage_capacity",
         True,
     ),
-    (re.compile(r"\blongest( cable)?\b", re.I), "longest cable", "cable_length", True),
-    (re.compile(r"\bshortest( cable)?\b", re.I), "shortest cable", "cable_length", False),
+    (
+        re.compile(r"\b(?:longest|best|most)\s+battery(?:\s+life)?\b", re.I),
+        "longest battery life",
+        "battery_life",
+        True,
+    ),
+    (
+        re.compile(r"\bshortest\s+battery(?:\s+life)?\b", re.I),
+        "shortest battery life",
+        "battery_life",
+        False,
+    ),
+    # "The longest" alone is the cable; "the longest warranty" is not (no number says it).
+    (re.compile(rf"\blongest(?:\s+cable\b|{_ALONE})", re.I), "longest cable", "cable_length", True),
+    (
+        re.compile(rf"\bshortest(?:\s+cable\b|{_ALONE})", re.I),
+        "shortest cable",
+        "cable_length",
+        False,
+    ),
 ]
 _SENTENCE_END = re.compile(r"(?<=[.!])\s")
 

@@ -44,6 +44,7 @@ ATTRIBUTE_FIELDS: dict[str, str] = {
     "display_diagonal": "attr_n_display_diagonal",
     "cable_length": "attr_n_cable_length",
     "weight": "attr_n_weight",
+    "battery_life": "attr_n_battery_life__max_",
 }
 
 _TV_WORDS = r"\btv\b|\btelevision\b"

@@ -532,6 +532,7 @@ def test_brands_written_loosely() -> None:
         ("something more compact", "smaller"),
         ("a longer one?", "longer"),
         ("shorter?", "shorter"),
+        ("any with a longer battery life?", "longer"),
     ],
 )
 def test_a_size_relative_to_what_was_shown_is_a_refinement(text: str, size: str) -> None:

@@ -458,6 +458,44 @@ def test_a_superlative_of_a_stated_size_counts_the_products_that_state_it(
     )
 
 
+def test_battery_life_is_its_own_measure_never_the_cable(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("n1", "Acme notebook 13", "499", category="notebook", **_battery("5")),
+            product("n2", "Acme notebook 14", "599", category="notebook", **_battery("10.5")),
+            product("n3", "Acme notebook 15", "699", category="notebook"),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    bot.respond("s", "acme notebook")
+    r = bot.respond("s", "which one has the longest battery life?")
+    assert r.reply == (
+        "Of the 2 of the 3 products shown whose battery life the catalog states, the longest "
+        "battery life is 2. Acme notebook 14 (battery life 10.5 h)."
+    )
+    bot.respond("s", "the first one")
+    r = bot.respond("s", "any with a longer battery life?")
+    assert r.reply.startswith(
+        "Here is 1 product with a longer battery life than Acme notebook 13 (5 h)"
+    )
+    assert [c.id for c in r.products] == ["n2"]
+    # Products that state no battery life are not answered with their cable length.
+    bot = make(tmp_path, index=_sized_catalog())
+    bot.respond("s", "usb cable")
+    r = bot.respond("s", "which has the best battery life?")
+    assert r.reply == (
+        "The catalog states no battery life for the products shown, so I cannot tell which is "
+        "the longest battery life."
+    )
+    assert "cable length" not in bot.respond("s", "which has the longest warranty?").reply
+    assert "the longest cable is 3." in bot.respond("s", "which one is the longest?").reply
+
+
+def _battery(hours: str) -> dict[str, object]:
+    return {"attributes": {"battery_life": hours}}
+
+
 def test_a_colour_question_is_answered_by_the_colour(tmp_path: Path) -> None:
     bot = make(tmp_path)
     bot.respond("s", "bluetooth speaker")
