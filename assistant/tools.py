@@ -9,6 +9,8 @@ recorded by name; the same tools can be bound to a model that calls tools itself
 from __future__ import annotations
 
 import json
+import math
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -81,6 +83,43 @@ UNITS: dict[str, str] = {
 def measure(key: str, value: str) -> str:
     """An attribute value as the customer reads it, with its unit: "1814 g", '10.1"'."""
     return f"{value}{UNITS.get(key, '')}"
+
+
+def size_of(product: Product, key: str) -> float | None:
+    """A size attribute of the product as a positive number; None when it has none."""
+    try:
+        value = float(product.attributes.get(key, ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+# An amount of a query: "1 TB" as the parser writes capacities, '17"' as a search writes screen
+# sizes ("17 inch" too).
+AMOUNT = re.compile(r'(?<![\w.])(\d+(?:\.\d+)?)\s*(tb\b|gb\b|mb\b|inch\b|")', re.I)
+_IN_GB = {"tb": 1000.0, "gb": 1.0, "mb": 0.001}
+
+
+def states_amount(product: Product, number: str, unit: str) -> bool:
+    """Whether the product's data states this amount: written out ("1 TB", "1TB", '17"',
+    "17 inch"), or as its storage or memory in GB, or its screen diagonal in inches."""
+    text = " ".join((product.search_text(), *product.attributes.values()))
+    units = r'(?:inch\b|"|-inch\b)' if unit == "inch" else rf"{unit}\b"
+    if re.search(rf"(?<![\d.]){re.escape(number)}\s*{units}", text, re.I):
+        return True
+    if unit == "inch":
+        return size_of(product, "display_diagonal") == float(number)
+    wanted = float(number) * _IN_GB[unit]
+    return any(size_of(product, k) == wanted for k in ("storage_capacity", "internal_memory"))
+
+
+def amounts(query: str) -> list[tuple[str, str]]:
+    """The amounts a query asks for, as (number, unit): "32 GB usb flash drive" ->
+    [("32", "gb")], '27" monitor' -> [("27", "inch")]."""
+    return [
+        (m[1], "inch" if m[2].lower() in ('"', "inch") else m[2].lower())
+        for m in AMOUNT.finditer(query)
+    ]
 
 
 def _summary(product: Product) -> dict[str, Any]:
@@ -177,19 +216,25 @@ def headed_test(query: str) -> Callable[[str], bool]:
 
 
 def matching(hits: list[Hit], query: str) -> list[bool]:
-    """Which hits contain most of the query's words (or their synonyms); all do when there is no
-    query. "netflix gift cards" is not matched by a memory card, "order pizza" not by a cable
-    that mentions ordering."""
+    """Which hits contain most of the query's words (or their synonyms) and state every amount
+    it asks for; all do when there is no query. "netflix gift cards" is not matched by a memory
+    card, "order pizza" not by a cable that mentions ordering, "32 GB usb flash drive" not by a
+    16 GB one."""
     tokens = tokenize(query)
     words = set(tokens)
     if not words:
         return [True] * len(hits)
     alternatives = word_alternatives(tokens)  # "headset" covers "head" and "set"
+    asked = amounts(query)
 
     def covered(terms: set[str]) -> int:
         return sum(1 for w in words if w in terms or terms & alternatives[w])
 
-    return [2 * covered(set(h.matched_terms)) > len(words) for h in hits]
+    return [
+        2 * covered(set(h.matched_terms)) > len(words)
+        and all(states_amount(h.product, number, unit) for number, unit in asked)
+        for h in hits
+    ]
 
 
 class CatalogTools(Toolbox):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 import time
@@ -42,13 +41,17 @@ from assistant.reply import (
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
 from assistant.tools import (
+    AMOUNT,
     CatalogTools,
     ToolResult,
+    amounts,
     headed_test,
     kind_test,
     matching,
     measure,
     money,
+    size_of,
+    states_amount,
 )
 from retrieval.lexical import tokenize, word_alternatives
 from retrieval.product import Product
@@ -239,19 +242,15 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
     title, brand, category, description and attributes, through the shop vocabulary. A reply
     that shows near matches says so ("none of them mentions 'waterproof'"), so that "matches for
     waterproof bluetooth speaker" never implies a fact the catalog does not state."""
-    found = [
-        (m[1], "inch" if m[2].lower() in ('"', "inch") else m[2].lower())
-        for m in _AMOUNT.finditer(query)
-    ]
-    amounts = [
+    missing = [
         f"{number} {unit if unit == 'inch' else unit.upper()}"
-        for number, unit in found
-        if not any(_states(p, number, unit) for p in products)
+        for number, unit in amounts(query)
+        if not any(states_amount(p, number, unit) for p in products)
     ]
-    stripped = (w.strip(".,;:!?()\"'") for w in _AMOUNT.sub(" ", query).lower().split())
+    stripped = (w.strip(".,;:!?()\"'") for w in AMOUNT.sub(" ", query).lower().split())
     words = [w for w in dict.fromkeys(stripped) if w.isalpha() and len(w) >= 3]
     if not words or not products:
-        return amounts if products else []
+        return missing if products else []
     alternatives = word_alternatives(tokenize(query))
     texts = [
         set(tokenize(" ".join((p.search_text(), *p.attributes.keys(), *p.attributes.values()))))
@@ -263,26 +262,16 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
 
     return [
         w for w in words if tokenize(w) and not any(mentioned(t) for t in tokenize(w))
-    ] + amounts
+    ] + missing
 
 
-# An amount of a query: "1 TB" as the parser writes capacities, '17"' as a search writes screen
-# sizes ("17 inch" too).
-_AMOUNT = re.compile(r'(?<![\w.])(\d+(?:\.\d+)?)\s*(tb\b|gb\b|mb\b|inch\b|")', re.I)
-_IN_GB = {"tb": 1000.0, "gb": 1.0, "mb": 0.001}
-
-
-def _states(product: Product, number: str, unit: str) -> bool:
-    """Whether the product's data states this amount: written out ("1 TB", "1TB", '17"',
-    "17 inch"), or as its storage or memory in GB, or its screen diagonal in inches."""
-    text = " ".join((product.search_text(), *product.attributes.values()))
-    units = r'(?:inch\b|"|-inch\b)' if unit == "inch" else rf"{unit}\b"
-    if re.search(rf"(?<![\d.]){re.escape(number)}\s*{units}", text, re.I):
-        return True
-    if unit == "inch":
-        return _size_of(product, "display_diagonal") == float(number)
-    wanted = float(number) * _IN_GB[unit]
-    return any(_size_of(product, k) == wanted for k in ("storage_capacity", "internal_memory"))
+def _picked(hits: list[Hit], matched: list[bool], query: str) -> list[Hit]:
+    """The hits a reply shows as matches. Hits that share no word with the query and rank
+    below every hit that does are noise; one that the ranker placed among the matches stays,
+    unless the query asks for an amount: a 16 GB drive is no near match for "32 GB"."""
+    if amounts(query):
+        return [h for h, m in zip(hits, matched, strict=True) if m]
+    return hits[: max(i for i, m in enumerate(matched) if m) + 1]
 
 
 def _asked_about(text: str, products: list[Product], brands: list[str]) -> list[str]:
@@ -318,21 +307,12 @@ def _winners(
     measured = [
         (v, p)
         for p in products
-        if (v := float(p.price) if key is None else _size_of(p, key)) is not None
+        if (v := float(p.price) if key is None else size_of(p, key)) is not None
     ]
     if not measured:
         return [], []
     top = (max if most else min)(v for v, _ in measured)
     return measured, [p for v, p in measured if v == top]
-
-
-def _size_of(product: Product, key: str) -> float | None:
-    """A size attribute of the product as a positive number; None when it has none."""
-    try:
-        value = float(product.attributes.get(key, ""))
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value > 0 else None
 
 
 def _kinds_headed(query: str, categories: dict[str, int]) -> list[str]:
@@ -810,9 +790,7 @@ class Assistant:
                 "These are the closest items, shown as alternatives:"
             )
         else:
-            # Hits that share no word with the query and rank below every hit that does are
-            # noise; one that the ranker placed among the matches stays.
-            picked = hits[: max(i for i, m in enumerate(matched) if m) + 1]
+            picked = _picked(hits, matched, filters.query)
             n = len(picked)
             intro = f"Here {'is 1 match' if n == 1 else f'are {n} matches'} for {wanted}"
             unmentioned = _unmentioned(filters.query, [h.product for h in picked])
@@ -967,7 +945,7 @@ class Assistant:
         else:
             reference = self._shown(state)
         key = next(
-            (k for k in measures if any(_size_of(p, k) is not None for p in reference)),
+            (k for k in measures if any(size_of(p, k) is not None for p in reference)),
             None,
         )
         if key is None:
@@ -979,7 +957,7 @@ class Assistant:
                 evidence=reference,
             )
         label = _MEASURES[key]
-        sized = [(v, p) for p in reference if (v := _size_of(p, key)) is not None]
+        sized = [(v, p) for p in reference if (v := size_of(p, key)) is not None]
         limit, limit_of = (max if up else min)(sized, key=lambda t: t[0])
         of = limit_of.title if len(reference) == 1 else f"the {extreme} shown"
         than = f"{compared} {label} than {of} ({measure(key, limit_of.attributes[key])})"
@@ -995,7 +973,7 @@ class Assistant:
             for i, (h, m) in enumerate(zip(hits, matching(hits, filters.query), strict=True))
             if m
             and h.product.id not in ids_shown
-            and (v := _size_of(h.product, key)) is not None
+            and (v := size_of(h.product, key)) is not None
             and (v > limit if up else v < limit)
         ]
         found.sort(key=lambda t: (t[0] if up else -t[0], t[1]))  # the nearest size first
@@ -1057,7 +1035,7 @@ class Assistant:
                 passages=passages,
                 tools_called=[called.name],
             )
-        picked = hits[: max(i for i, m in enumerate(matched) if m) + 1]
+        picked = _picked(hits, matched, filters.query)
         cards = [ProductCard.of_hit(h, False) for h in picked]
         n = len(picked)
         return Draft(

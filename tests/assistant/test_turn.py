@@ -27,8 +27,8 @@ from assistant.reply import (
 )
 from assistant.search import ProductSearch
 from assistant.state import SessionStore
-from assistant.tools import CatalogTools, kind_test, money
-from assistant.turn import Assistant, _states, unusable
+from assistant.tools import CatalogTools, kind_test, matching, money, states_amount
+from assistant.turn import Assistant, unusable
 from ranking.base import OverlapReranker
 from retrieval.memory import InMemoryIndex
 from retrieval.search import FusionConfig, SearchFilters
@@ -565,15 +565,18 @@ def test_an_amount_named_is_searched_first_and_said_when_no_product_states_it(
     )
     bot = make(tmp_path, index=index)
     r = bot.respond("s", "17 inch laptop bag")
-    # 17.3" is not 17 inches: the reply says no product states it. A screen size is searched
-    # for as Icecat's titles write it.
-    assert r.reply.startswith('Here are 2 matches for 17" laptop bag; none of them mentions')
-    assert "'17 inch'" in r.reply.split("\n")[0]
+    # 17.3" is not 17 inches: no product states it, so the bags are alternatives, not matches.
+    # A screen size is searched for as Icecat's titles write it.
+    assert r.reply.startswith(
+        "None of our laptop bag products mentions '17 inch'. These are the closest, shown as "
+        "alternatives:"
+    )
+    assert {c.id for c in r.products[:2]} == {"b1", "b2"} and r.grounded
     # The amount goes first, so the kind is still the last word ("memory card", not "GB"),
-    # and a product writing "32GB" states it.
+    # and a product writing "32GB" states it; the 64 GB card is no match.
     r = bot.respond("s", "32gb memory card")
-    assert r.reply.startswith("Here are 2 matches for 32 GB memory card:\n")
-    assert "m1" in [c.id for c in r.products]
+    assert r.reply.startswith("Here is 1 match for 32 GB memory card:\n")
+    assert [c.id for c in r.products] == ["m1"]
     r = bot.respond("s", "1tb memory card")
     assert r.reply.startswith("None of our memory card products mentions '1 TB'.")
 
@@ -611,10 +614,14 @@ def test_a_screen_size_finds_the_products_whose_titles_write_it_in_inch_marks(
 
 def test_an_amount_is_stated_written_out_or_as_the_attribute() -> None:
     card = product("m", "Zeta card", "9", attributes={"storage_capacity": "1000"})
-    assert _states(card, "1", "tb") and _states(card, "1000", "gb") and not _states(card, "2", "tb")
+    assert (
+        states_amount(card, "1", "tb")
+        and states_amount(card, "1000", "gb")
+        and not states_amount(card, "2", "tb")
+    )
     tv = product("t", 'Vista TV 55"', "99", attributes={"display_diagonal": "54.6"})
-    assert _states(tv, "55", "inch") and _states(tv, "54.6", "inch")
-    assert not _states(tv, "5", "inch")  # not the 5 of 55
+    assert states_amount(tv, "55", "inch") and states_amount(tv, "54.6", "inch")
+    assert not states_amount(tv, "5", "inch")  # not the 5 of 55
 
 
 def _sized_catalog() -> InMemoryIndex:
@@ -864,6 +871,28 @@ def test_a_word_made_of_two_query_words_covers_both(tmp_path: Path) -> None:
 )
 def test_which_categories_a_query_names(query: str, category: str, named: bool) -> None:
     assert kind_test(query)(category) is named
+
+
+def test_a_match_states_every_amount_the_query_asks_for() -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("a", "Zeta USB flash drive 16 GB", "9", category="usb flash drive"),
+            product("b", "Zeta USB flash drive 32GB", "12", category="usb flash drive"),
+            product(
+                "c",
+                "Zeta USB flash drive",
+                "15",
+                category="usb flash drive",
+                attributes={"storage_capacity": "32"},
+            ),
+        ]
+    )
+    hits = index.search("32 GB usb flash drive", None, 3)
+    asked = matching(hits, "32 GB usb flash drive")
+    got = dict(zip((h.product.id for h in hits), asked, strict=True))
+    assert got == {"a": False, "b": True, "c": True}
+    assert all(matching(hits, "usb flash drive"))
 
 
 def test_a_kind_the_catalog_has_is_searched_before_saying_it_may_not_carry_it(
