@@ -457,6 +457,7 @@ _FILLER = re.compile(
     r"wanna|need|would|like|to|buy|get|find|show|search|sell|offer|do|does|did|have|has|had|"
     r"got|can|could|will|is|are|was|were|am|be|it|its|they|them|one|that|this|and|or|of|"
     r"in|on|at|from|by|about|than|so|also|cheap|good|best|new|something|anything|stock|price|"
+    r"least|most|"
     r"prices|priced|dollars?|bucks|usd|euros?|hi|hello|hey|thanks?|what|which|where|when|how|"
     r"much|many|there|here|tell|know|let|more|less|compare|comparison|vs|versus|difference|"
     r"between|better|sort|sorted|sure|really|ok|okay|yes|yeah|yep|actually|maybe|hmm+|um+|oh|"
@@ -466,6 +467,66 @@ _FILLER = re.compile(
 )
 
 
+# "Which one is the cheapest?": the superlative, what it measures (an attribute the reply
+# compares, `turn._MEASURES`; None: the price), and whether the most of it wins. A measured one
+# is no product words ("the lightest laptop" searches "laptop"); the turn answers it.
+Superlative = tuple[re.Pattern[str], str, str | None, bool]
+# What may follow a superlative that names no measure: "the longest?", "the longest one".
+_ALONE = r"(?=\s*(?:$|[?.!,]|(?:ones?|of|among|here|shown|please)\b))"
+SUPERLATIVES: list[Superlative] = [
+    (
+        re.compile(r"\b(cheapest|least expensive|lowest price|most affordable)\b", re.I),
+        "cheapest",
+        None,
+        False,
+    ),
+    (
+        re.compile(r"\b(most expensive|priciest|highest price)\b", re.I),
+        "most expensive",
+        None,
+        True,
+    ),
+    (re.compile(r"\blightest\b", re.I), "lightest", "weight", False),
+    (re.compile(r"\bheaviest\b", re.I), "heaviest", "weight", True),
+    (
+        re.compile(r"\b(biggest|largest) (screen|display)\b", re.I),
+        "largest screen",
+        "display_diagonal",
+        True,
+    ),
+    (
+        re.compile(r"\bsmallest (screen|display)\b", re.I),
+        "smallest screen",
+        "display_diagonal",
+        False,
+    ),
+    (
+        re.compile(r"\b(most|largest|biggest) (storage|capacity)\b", re.I),
+        "most storage",
+        "storage_capacity",
+        True,
+    ),
+    (
+        re.compile(r"\b(?:longest|best|most)\s+battery(?:\s+life)?\b", re.I),
+        "longest battery life",
+        "battery_life",
+        True,
+    ),
+    (
+        re.compile(r"\bshortest\s+battery(?:\s+life)?\b", re.I),
+        "shortest battery life",
+        "battery_life",
+        False,
+    ),
+    # "The longest" alone is the cable; "the longest warranty" is not (no number says it).
+    (re.compile(rf"\blongest(?:\s+cable\b|{_ALONE})", re.I), "longest cable", "cable_length", True),
+    (
+        re.compile(rf"\bshortest(?:\s+cable\b|{_ALONE})", re.I),
+        "shortest cable",
+        "cable_length",
+        False,
+    ),
+]
 # Gifts. Who a product is for, the occasion and what they like are no product words: "a gift
 # for my dad under 50" has none, "something for a 10 year old who likes games" has "games". They
 # are cut from the query; a gift without product words is answered with a question (what do
@@ -652,6 +713,10 @@ class MessageParser:
         size = _SIZE.search(work)
         if size:
             spans.append(size.span())
+        measured = [  # "the lightest one under 1000": the turn answers it over the search
+            m.span() for pattern, _, key, _ in SUPERLATIVES if key for m in pattern.finditer(work)
+        ]
+        spans += measured
         deal_spans = [m.span() for m in _DEALS.finditer(work)]
         spans += deal_spans
         gift_spans = [m.span() for p in (_GIFT, _LIKES) for m in p.finditer(work)]
@@ -675,7 +740,9 @@ class MessageParser:
             _cut(work, spans + ref_spans + brand_spans + attribute_spans + gift_spans)
         )
         constrained = (
-            lo is not None or hi is not None or bool(attributes or sort or in_stock or size)
+            lo is not None
+            or hi is not None
+            or bool(attributes or sort or in_stock or size or measured)
         )
         if deal_spans:
             content = [w for w in content if w.lower() not in _DEAL_WORDS]

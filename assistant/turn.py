@@ -16,6 +16,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
 
@@ -25,7 +26,7 @@ from assistant.extract import MIN_WAIT, IntentExtractor
 from assistant.grounding import Evidence, check, check_sentence
 from assistant.intent import Intent, IntentName
 from assistant.llm_data import reply_messages
-from assistant.parser import is_closing
+from assistant.parser import SUPERLATIVES, Superlative, is_closing
 from assistant.reply import (
     Draft,
     Event,
@@ -140,65 +141,6 @@ _BRAND_WORDS = frozenset(
 )
 _BRAND_CANDIDATES = 50
 _WHICH_IS = re.compile(r"^\s*(?:which|what|whats|what's)\b", re.I)
-# "Which one is the cheapest?": the superlative, what it measures (a `_MEASURES` key; None: the
-# price), and whether the most of it wins.
-Superlative = tuple[re.Pattern[str], str, str | None, bool]
-# What may follow a superlative that names no measure: "the longest?", "the longest one".
-_ALONE = r"(?=\s*(?:$|[?.!,]|(?:ones?|of|among|here|shown|please)\b))"
-_SUPERLATIVES: list[Superlative] = [
-    (
-        re.compile(r"\b(cheapest|least expensive|lowest price|most affordable)\b", re.I),
-        "cheapest",
-        None,
-        False,
-    ),
-    (
-        re.compile(r"\b(most expensive|priciest|highest price)\b", re.I),
-        "most expensive",
-        None,
-        True,
-    ),
-    (re.compile(r"\blightest\b", re.I), "lightest", "weight", False),
-    (re.compile(r"\bheaviest\b", re.I), "heaviest", "weight", True),
-    (
-        re.compile(r"\b(biggest|largest) (screen|display)\b", re.I),
-        "largest screen",
-        "display_diagonal",
-        True,
-    ),
-    (
-        re.compile(r"\bsmallest (screen|display)\b", re.I),
-        "smallest screen",
-        "display_diagonal",
-        False,
-    ),
-    (
-        re.compile(r"\b(most|largest|biggest) (storage|capacity)\b", re.I),
-        "most storage",
-        "storage_capacity",
-        True,
-    ),
-    (
-        re.compile(r"\b(?:longest|best|most)\s+battery(?:\s+life)?\b", re.I),
-        "longest battery life",
-        "battery_life",
-        True,
-    ),
-    (
-        re.compile(r"\bshortest\s+battery(?:\s+life)?\b", re.I),
-        "shortest battery life",
-        "battery_life",
-        False,
-    ),
-    # "The longest" alone is the cable; "the longest warranty" is not (no number says it).
-    (re.compile(rf"\blongest(?:\s+cable\b|{_ALONE})", re.I), "longest cable", "cable_length", True),
-    (
-        re.compile(rf"\bshortest(?:\s+cable\b|{_ALONE})", re.I),
-        "shortest cable",
-        "cable_length",
-        False,
-    ),
-]
 _SENTENCE_END = re.compile(r"(?<=[.!])\s")
 
 
@@ -291,12 +233,24 @@ def _asked_about(text: str, products: list[Product], brands: list[str]) -> list[
     return out[:_MAX_ASKED]
 
 
+def _narrows(intent: Intent) -> bool:
+    """Whether a refinement changes which products the search finds (price, brands,
+    attributes, stock); a sort does not."""
+    return bool(
+        intent.price_min is not None
+        or intent.price_max is not None
+        or intent.brands
+        or intent.attributes
+        or intent.in_stock
+    )
+
+
 def _superlative_asked(text: str, shown: list[str]) -> Superlative | None:
     """The superlative the message asks for ("the cheapest", "the longest cable") of the
     products shown; None when it asks none or fewer than two products are shown."""
     if len(shown) < 2:
         return None
-    return next((t for t in _SUPERLATIVES if t[0].search(text)), None)
+    return next((t for t in SUPERLATIVES if t[0].search(text)), None)
 
 
 def _winners(
@@ -626,12 +580,33 @@ class Assistant:
             return (yield from self._sized(intent, state))
         if name is IntentName.SEARCH and _BRANDS_ASKED.search(text):
             return (yield from self._brands(intent, state))
-        if name is IntentName.REFINE and not intent.query and _WHICH_IS.match(text):
-            # "what is the most expensive one?" asks about what is shown; "cheapest first" sorts
-            if (asked := _superlative_asked(text, state.shown)) is not None:
-                return (yield from self._superlative(asked, state))
         if name in (IntentName.SEARCH, IntentName.REFINE):
-            return (yield from self._search(intent, state, text))
+            asked = _superlative_asked(text, state.shown)
+            measured = next((s for s in SUPERLATIVES if s[2] and s[0].search(text)), None)
+            if (
+                name is IntentName.REFINE
+                and not intent.query
+                and not _narrows(intent)
+                and asked is not None
+                and (_WHICH_IS.match(text) or asked[2])
+            ):
+                # "what is the most expensive one?", "the lightest one" ask about what is
+                # shown; "cheapest first" sorts
+                return (yield from self._superlative(asked, state))
+            draft = yield from self._search(intent, state, text)
+            if measured is None or not draft.shown or len(draft.shown) < 2:
+                return draft
+            # "the lightest one under 1000", "which laptop has the biggest screen": the search,
+            # then the answer over what it shows
+            answer = yield from self._superlative(measured, state, draft.shown)
+            return replace(
+                draft,
+                body="\n".join(p for p in (draft.body, answer.intro) if p),
+                evidence=[*draft.evidence, *answer.evidence],
+                tools_called=[*draft.tools_called, *answer.tools_called],
+                model_may_write=False,
+                subject=answer.subject,
+            )
         if name is IntentName.PRODUCT_QUESTION:
             return (yield from self._question(intent, state, text))
         if name is IntentName.COMPARE:
@@ -1155,15 +1130,17 @@ class Assistant:
         )
 
     def _superlative(
-        self, asked: Superlative, state: SessionState
+        self, asked: Superlative, state: SessionState, shown: list[str] | None = None
     ) -> Generator[Event, None, Draft]:
         """ "Which one is the cheapest?", "which has the longest cable?": the answer over every
-        product shown, by price or by a number the catalog states (`_SUPERLATIVES`). The winner
-        becomes the subject ("add it to my cart"); what was shown stays shown."""
+        product shown (`shown`, else the session's), by price or by a number the catalog states
+        (`SUPERLATIVES`). The winner becomes the subject ("add it to my cart"); what was shown
+        stays shown."""
+        shown = state.shown if shown is None else shown
         _, word, key, _ = asked
         label = _MEASURES[key] if key else "price"
         yield Status("compare", f"Finding the {word} of the products shown")
-        called = self.tools.call("get_product_details", {"product_ids": state.shown})
+        called = self.tools.call("get_product_details", {"product_ids": shown})
         products: list[Product] = called.artifact
         measured, winners = _winners(products, asked)
         if not measured:
@@ -1183,7 +1160,7 @@ class Assistant:
                 if key is None
                 else f"{label} {measure(key, p.attributes[key])}"
             )
-            return f"{state.shown.index(p.id) + 1}. {p.title} ({value})"
+            return f"{shown.index(p.id) + 1}. {p.title} ({value})"
 
         intro = (
             f"Of {of}, the {word} is {named(winners[0])}."
@@ -1196,7 +1173,7 @@ class Assistant:
             evidence=products,
             tools_called=[called.name],
             subject=winners[0].id if len(winners) == 1 else None,
-            refs=[state.shown.index(p.id) + 1 for p in winners],
+            refs=[shown.index(p.id) + 1 for p in winners],
         )
 
     # -- writing -------------------------------------------------------------------------------

@@ -540,6 +540,21 @@ def test_a_size_relative_to_what_was_shown_is_a_refinement(text: str, size: str)
     assert (got.intent, got.query, got.size) == (IntentName.REFINE, "", size)
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "query"),
+    [
+        ("the lightest laptop under 1000", "search", "laptop"),
+        ("which laptop has the biggest screen", "search", "laptop"),
+        ("the lightest one under 1000", "refine", ""),
+        ("the heaviest one", "refine", ""),
+        ("hdmi cable at least 3 m", "search", "hdmi cable 3 m"),
+    ],
+)
+def test_a_measured_superlative_is_no_product_word(text: str, intent: str, query: str) -> None:
+    got = PARSER.parse(text)
+    assert (got.intent.value, got.query) == (intent, query)
+
+
 def test_bigger_in_a_new_search_is_not_a_relative_size() -> None:
     got = PARSER.parse("any external hard drives 2tb or bigger? up to 80")
     assert (got.intent, got.query, got.size) == (IntentName.SEARCH, "external hard drives", None)

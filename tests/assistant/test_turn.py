@@ -254,6 +254,41 @@ def test_measures_are_given_with_the_catalogs_units(tmp_path: Path) -> None:
     assert "the heaviest is 1. Acme tablet 10 (weight 460 g)" in r.reply
 
 
+def test_a_superlative_with_a_search_answers_over_what_the_search_shows(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("t1", "Acme tablet 10", "199", category="tablet", **_weight("460")),
+            product("t2", "Acme tablet 8", "149", category="tablet", **_weight("310")),
+            product("t3", "Acme tablet 7", "299", category="tablet", **_weight("250")),
+            product("t4", "Acme tablet 9", "99", category="tablet"),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    assert len(bot.respond("s", "acme tablet").products) == 4
+    # The price narrows the search; the answer is over what it shows, not the word "lightest".
+    r = bot.respond("s", "the lightest one under 250")
+    assert r.reply.startswith("Here are 3 matches for tablet from Acme up to $250.00:\n")
+    assert {c.id for c in r.products} == {"t1", "t2", "t4"} and r.grounded
+    place = [c.id for c in r.products].index("t2") + 1
+    assert r.reply.endswith(
+        "Of the 2 of the 3 products shown whose weight the catalog states, the lightest is "
+        f"{place}. Acme tablet 8 (weight 310 g)."
+    )
+    assert "Its weight is 310 g." in bot.respond("s", "how heavy is it?").reply
+    # Without "which" and without a filter, it asks about what is shown.
+    r = bot.respond("s", "the heaviest one")
+    assert "the heaviest is" in r.reply and "Acme tablet 10 (weight 460 g)" in r.reply
+    # With product words, a new search and the answer over it.
+    r = bot.respond("s", "which tablet is the lightest")
+    assert len(r.products) == 4 and "the lightest is" in r.reply
+    assert r.reply.endswith("Acme tablet 7 (weight 250 g).")
+
+
+def _weight(grams: str) -> dict[str, object]:
+    return {"attributes": {"weight": grams}}
+
+
 def test_compare_by_bare_numbers_compares_those_products(tmp_path: Path) -> None:
     bot = make(tmp_path, fake_model())
     shown = [c.id for c in bot.respond("s", "bluetooth speaker").products]
