@@ -227,6 +227,11 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"let(?: me|'s)\s+)?(?:check ?out|proceed to (?:the )?checkout)(?:\s+now)?"
             r"(?:,?\s+please)?(?=[\s?!.]*$)|"
             r"do you deliver|deliver (?:to|abroad|overseas|internationally|outside)|"
+            # "which one ships fastest?": shipping, not products ("when will it arrive?" is
+            # about an order)
+            r"which (?:one|of them|of these|of those)\s+(?:(?:can|will|would|could) (?:be )?)?"
+            r"(?:ships?|shipped|deliver\w*|arrives?)|"
+            r"how (?:fast|quickly|soon) (?:can|do|will|would) you (?:ship|deliver)|"
             r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
             r"(?:accept|take|allow) returns|"
             r"pick ?(?:it |them )?up (?:in|from|at) (?:the |a )?(?:store|shop)|click and collect|"

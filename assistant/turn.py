@@ -1105,6 +1105,21 @@ class Assistant:
     ) -> Generator[Event, None, Draft]:
         if len(intent.refs) < 2 and (asked := _superlative_asked(text, state.shown)) is not None:
             return (yield from self._superlative(asked, state))
+        topic = _POLICY_TOPIC.search(text)
+        if topic and state.shown and len(intent.refs) < 2:
+            # "which of them has the longest warranty?": the catalog holds no such terms per
+            # product; the store policy states them for all
+            said = f"The catalog states no {topic[1].lower()} terms per product, so I cannot "
+            said += "tell them apart."
+            policy = self.service.policy_answer(text)
+            if policy is None:
+                return Draft(intro=said)
+            return Draft(
+                intro=f"{said} {policy.intro}",
+                body=policy.body,
+                passages=policy.passages,
+                tools_called=policy.tools_called,
+            )
         first = _FIRST_N.search(text)
         if len(intent.refs) >= 2:
             ids, problem = self._targets(intent, state)

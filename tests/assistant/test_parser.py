@@ -494,6 +494,10 @@ def test_more_wordings_of_the_keyword_intents(text: str, intent: str) -> None:
         ("what's the weather like tomorrow", "other"),
         ("which has the longest battery", "compare"),
         ("which is the best gaming mouse under $50", "search"),
+        ("which one ships fastest?", "policy_question"),
+        ("which one can be delivered tomorrow", "policy_question"),
+        ("how fast can you deliver?", "policy_question"),
+        ("when will it arrive?", "order_status"),
     ],
 )
 def test_wordings_from_the_third_blind_set(text: str, intent: str) -> None:

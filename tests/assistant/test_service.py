@@ -309,6 +309,20 @@ def test_a_product_question_about_warranty_or_shipping_quotes_the_policy(tmp_pat
     assert r.tools_called == ["get_product_details"] and "store policy" not in r.reply
 
 
+def test_which_of_them_has_the_longest_warranty_quotes_the_policy(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    bot.respond("s", "bluetooth speaker")
+    r = bot.respond("s", "which of them has the longest warranty?")
+    assert r.reply.startswith(
+        "The catalog states no warranty terms per product, so I cannot tell them apart. "
+        'Our store policy ("Warranty") says:\n"Every product carries'
+    )
+    assert r.table is None and r.tools_called == ["search_policies"] and r.grounded
+    # "ships" is no product word: the jigsaw of a cruise ship is not what was asked for.
+    r = bot.respond("s", "which one ships fastest?")
+    assert 'Our store policy ("Shipping: costs and times") says:' in r.reply and not r.products
+
+
 def test_deals_show_the_cheapest_and_quote_the_price_policy(tmp_path: Path) -> None:
     bot = make_assistant(tmp_path)
     r = bot.respond("s", "any deals on bluetooth speakers?")
