@@ -32,7 +32,17 @@ class IntentName(StrEnum):
 # Slots only the parser reads: they are not in the schema the model decodes under, nor in its
 # training targets (the adapter was trained without them; offering them changed its answers).
 PARSER_ONLY_FIELDS = frozenset(
-    {"in_stock", "more", "quantity", "similar", "size", "gift", "recipient", "deals"}
+    {
+        "in_stock",
+        "more",
+        "quantity",
+        "set_quantity",
+        "similar",
+        "size",
+        "gift",
+        "recipient",
+        "deals",
+    }
 )
 
 
@@ -53,6 +63,8 @@ class Intent(BaseModel):
         in_stock: Only products in stock ("only the ones in stock"); read by the parser.
         more: The next products of the active search ("show me more"); read by the parser.
         quantity: How many to add to the cart ("add 2 of the first one"); read by the parser.
+        set_quantity: `quantity` is how many the cart should hold, not how many to add ("make
+            it 2"); read by the parser.
         similar: Products like the one pointed at ("something similar to the first one"); read
             by the parser.
         size: A size relative to the products shown ("is there a bigger size?", "smaller
@@ -81,6 +93,7 @@ class Intent(BaseModel):
     in_stock: bool = False
     more: bool = False
     quantity: int = Field(default=1, ge=1, le=999)
+    set_quantity: bool = False
     similar: bool = False
     size: Literal["bigger", "smaller", "longer", "shorter"] | None = None
     gift: bool = False

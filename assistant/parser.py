@@ -423,6 +423,14 @@ _QUANTITY = re.compile(
     re.I,
 )
 _QUANTITY_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+# "make it 2", "change that to three": how many the cart should hold of what was just added or
+# pointed at. A number with a unit or a price ("make it 50 dollars") is not one.
+_SET_QUANTITY = re.compile(
+    r"\b(?:make|change|set|update)\s+(?:it|that|this|them|the quantity|the amount)\s+"
+    r"(?:to\s+)?(\d{1,3}|two|three|four|five|six|a couple|a pair)(?:\s+of\s+(?:them|those))?"
+    r"(?=\s*(?:$|[?.!,]|(?:instead|please|then|units?|pieces?|items?)\b))",
+    re.I,
+)
 
 
 def _size(word: str) -> Literal["bigger", "smaller", "longer", "shorter"]:
@@ -709,7 +717,7 @@ class MessageParser:
         if by_price:
             sort = "price_desc" if desc else "price_asc"
             spans.append(by_price.span())
-        quantity = _QUANTITY.search(work)
+        quantity = _QUANTITY.search(work) or _SET_QUANTITY.search(work)
         if quantity:
             spans.append(quantity.span(1))
         in_stock = _IN_STOCK_ONLY.search(work)
@@ -783,6 +791,7 @@ class MessageParser:
             order_id=order_id,
             in_stock=bool(in_stock),
             quantity=_quantity(quantity.group(1)) if quantity else 1,
+            set_quantity=quantity is not None and quantity.re is _SET_QUANTITY,
             size=_size(size.group(1)) if size and intent is IntentName.REFINE else None,
             gift=gift and intent is IntentName.SEARCH,
             deals=deals and intent in (IntentName.SEARCH, IntentName.REFINE),

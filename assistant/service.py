@@ -490,9 +490,10 @@ class StoreServiceDesk:
             ), False
         said, cards, changed, passages, tools = [], [], False, [], []
         changes: list[CartChange] = []
+        tool = "set_cart_quantity" if intent.set_quantity else "add_to_cart"
         for product_id in ids:
             called = self._call(
-                "add_to_cart", {"product_id": product_id, "quantity": intent.quantity}, state
+                tool, {"product_id": product_id, "quantity": intent.quantity}, state
             )
             change: CartChange = called.artifact
             changes.append(change)
@@ -503,7 +504,13 @@ class StoreServiceDesk:
                 said.append("That product is no longer in the catalog.")
                 continue
             cards.append(ProductCard.of(p, "added to your cart" if change.ok else "not added"))
-            if change.ok:
+            if change.ok and intent.set_quantity:
+                changed = True
+                said.append(
+                    f"Your cart now holds {change.quantity} x {p.title} "
+                    f"({money(p.price, p.currency)} each)."
+                )
+            elif change.ok:
                 changed = True
                 many = f"{intent.quantity} x " if intent.quantity > 1 else ""
                 each = " each" if intent.quantity > 1 else ""
@@ -512,6 +519,11 @@ class StoreServiceDesk:
                 )
             elif change.problem == "out of stock":
                 said.append(f"{p.title} is out of stock, so I cannot add it.")
+            elif intent.set_quantity:
+                said.append(
+                    f"{p.title} is {stock_phrase(p.stock)}, so your cart cannot hold "
+                    f"{intent.quantity}; it holds {change.quantity}."
+                )
             else:
                 said.append(
                     f"{p.title} is {stock_phrase(p.stock)}, and your cart already holds "

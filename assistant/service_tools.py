@@ -160,6 +160,7 @@ class ServiceTools(Toolbox):
             self.start_return,
             self.cancel_order,
             self.add_to_cart,
+            self.set_cart_quantity,
             self.remove_from_cart,
             self.view_cart,
             self.search_policies,
@@ -269,22 +270,42 @@ class ServiceTools(Toolbox):
             customer_id: The signed-in customer (injected by code).
             quantity: How many to add.
         """
-        product = self.catalog.get(product_id)
+        have = {ln.product_id: ln.quantity for ln in self.store.cart(customer_id)}
+        change = self._put(product_id, customer_id, have.get(product_id, 0), quantity)
+        content = {"added": change.ok, "problem": change.problem, "quantity": change.quantity}
+        return json.dumps({**content, "cart": change.cart.as_json()}), change
+
+    def set_cart_quantity(
+        self, product_id: str, customer_id: Customer, quantity: int
+    ) -> tuple[str, CartChange]:
+        """Set how many of a product the signed-in customer's cart holds, if the stock allows it.
+
+        Args:
+            product_id: The catalog id of the product.
+            customer_id: The signed-in customer (injected by code).
+            quantity: How many the cart should hold (at least 1).
+        """
         have = {ln.product_id: ln.quantity for ln in self.store.cart(customer_id)}
         current = have.get(product_id, 0)
+        change = self._put(product_id, customer_id, current, max(1, quantity) - current)
+        content = {"set": change.ok, "problem": change.problem, "quantity": change.quantity}
+        return json.dumps({**content, "cart": change.cart.as_json()}), change
+
+    def _put(self, product_id: str, customer_id: str, current: int, more: int) -> CartChange:
+        """Change a cart line from `current` by `more` (negative: fewer), if the stock allows
+        the new quantity; fewer is always allowed."""
+        product = self.catalog.get(product_id)
         problem = None
         if product is None:
             problem = "unknown product"
-        elif product.stock <= 0:
+        elif more > 0 and product.stock <= 0:
             problem = "out of stock"
-        elif current + quantity > product.stock:
+        elif more > 0 and current + more > product.stock:
             problem = "not enough stock"
         if problem is None:
-            self.store.set_cart_quantity(customer_id, product_id, current + quantity)
-            current += quantity
-        change = CartChange(problem is None, problem, product, current, self._cart(customer_id))
-        content = {"added": change.ok, "problem": problem, "quantity": current}
-        return json.dumps({**content, "cart": change.cart.as_json()}), change
+            self.store.set_cart_quantity(customer_id, product_id, current + more)
+            current += more
+        return CartChange(problem is None, problem, product, current, self._cart(customer_id))
 
     def remove_from_cart(self, product_id: str, customer_id: Customer) -> tuple[str, CartChange]:
         """Remove a product from the signed-in customer's cart.

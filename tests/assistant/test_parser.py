@@ -559,6 +559,29 @@ def test_a_measured_superlative_is_no_product_word(text: str, intent: str, query
     assert (got.intent.value, got.query) == (intent, query)
 
 
+@pytest.mark.parametrize(
+    ("text", "quantity", "sets"),
+    [
+        ("actually make it 2", 2, True),
+        ("change that to three please", 3, True),
+        ("set the quantity to 4", 4, True),
+        ("add 2 of them", 2, False),
+    ],
+)
+def test_make_it_n_sets_the_carts_quantity(text: str, quantity: int, sets: bool) -> None:
+    got = PARSER.parse(text)
+    assert (got.intent, got.quantity, got.set_quantity) == (
+        IntentName.ADD_TO_CART,
+        quantity,
+        sets,
+    )
+
+
+@pytest.mark.parametrize("text", ["make it cheaper", "make it under 30", "make it 2 tb"])
+def test_make_it_without_a_count_is_no_cart_quantity(text: str) -> None:
+    assert PARSER.parse(text).intent is not IntentName.ADD_TO_CART
+
+
 def test_bigger_in_a_new_search_is_not_a_relative_size() -> None:
     got = PARSER.parse("any external hard drives 2tb or bigger? up to 80")
     assert (got.intent, got.query, got.size) == (IntentName.SEARCH, "external hard drives", None)

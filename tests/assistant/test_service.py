@@ -249,6 +249,23 @@ def test_a_quantity_is_added_and_more_of_the_same_product_after_it(tmp_path: Pat
     assert one.state_changed and store_of(bot).cart("C001")[0].quantity == 4
 
 
+def test_make_it_n_sets_how_many_the_cart_holds(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert([product("z1", "Zeta speaker", "10.00", stock=4), *sample_products()])
+    bot = make_assistant(tmp_path, index=index)
+    bot.respond("s", "zeta speaker", "C001")
+    bot.respond("s", "add the first one to my cart", "C001")
+    three = bot.respond("s", "actually make it 3", "C001")
+    assert three.reply.startswith("Your cart now holds 3 x Zeta speaker ($10.00 each).")
+    assert three.tools_called == ["set_cart_quantity"] and three.grounded
+    assert store_of(bot).cart("C001")[0].quantity == 3
+    one = bot.respond("s", "change that to 1", "C001")
+    assert one.state_changed and store_of(bot).cart("C001")[0].quantity == 1
+    over = bot.respond("s", "make it five", "C001")  # 4 in stock
+    assert "so your cart cannot hold 5; it holds 1." in over.reply and not over.state_changed
+    assert store_of(bot).cart("C001")[0].quantity == 1
+
+
 def test_remove_by_position_means_the_list_shown_last_unless_the_cart_is_named(
     tmp_path: Path,
 ) -> None:
