@@ -749,7 +749,7 @@ class MessageParser:
             if fan
             else None
         )
-        content = self._content(
+        content = self.content(
             _cut(work, spans + ref_spans + brand_spans + attribute_spans + gift_spans)
         )
         constrained = (
@@ -902,7 +902,7 @@ class MessageParser:
         return out, spans
 
     @staticmethod
-    def _content(text: str) -> list[str]:
+    def content(text: str) -> list[str]:
         """The words left once filler is gone (slot values and references already cut out).
 
         A purpose or owner after "for" comes first, as in the compound it stands for: "laptop

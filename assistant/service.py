@@ -33,7 +33,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from assistant.intent import Intent, IntentName
-from assistant.parser import NAMES_CART
+from assistant.parser import NAMES_CART, MessageParser
 from assistant.policy import (
     RETURN_WINDOW_DAYS,
     Condition,
@@ -47,6 +47,7 @@ from assistant.service_tools import CartChange, CartView, HandoffTicket, Service
 from assistant.state import SessionState, SessionStore
 from assistant.store import Order, Rma
 from assistant.tools import ToolResult, money, stock_phrase
+from retrieval.lexical import tokenize
 
 
 class ServiceDesk(Protocol):
@@ -115,6 +116,30 @@ _ANGRY = re.compile(
 _NUMBER = re.compile(r"(?<![\w$.])#?(\d{3,10})\b(?![.,]\d)")
 _REMOVE = re.compile(r"\b(remove|delete|take (?:\w+ )?out|drop|get rid of)\b", re.I)
 _RETURN_ORDER = re.compile(r"\breturn (?:order|#?\d)", re.I)
+# What a return or cancellation is for, when it names it: "return the headphones", "send back
+# my new mouse", "cancel the usb cable". "Return it, the box is cracked" names nothing.
+_OBJECT = re.compile(
+    r"\b(?:return|send\s+back|cancel|exchange|refund)\s+(?:the|my|this|that|these|those|a|an)\s+"
+    r"(?P<what>[\w' -]+?)(?=\s*(?:$|[,.!?;]|\b(?:because|as|since|from|for|it|they|which|that|"
+    r"please|i|we|so|and|but|is|are|was|were)\b))",
+    re.I,
+)
+# Words of that phrase that name no product ("my order", "the items").
+_ORDER_WORDS = frozenset(
+    "order orders purchase purchases item items thing things product products stuff one ones "
+    "last latest recent newest previous whole entire".split()
+)
+
+
+def _named(text: str) -> list[str]:
+    """The product words a return or cancellation names ("the headphones"), if any."""
+    found = _OBJECT.search(text)
+    if found is None:
+        return []
+    return [w for w in MessageParser.content(found["what"]) if w.lower() not in _ORDER_WORDS]
+
+
+_LAST_ORDER = re.compile(r"\b(?:last|latest|most recent|newest)\s+(?:order|purchase)\b", re.I)
 _LATEST = re.compile(r"\b(last|latest|most recent|newest|previous)\b", re.I)
 _LIST = re.compile(r"\b(orders|order history|all (?:of )?my|list)\b", re.I)
 _SIGN_IN = (
@@ -238,9 +263,12 @@ class StoreServiceDesk:
             if state.order_id and not _LIST.search(text):
                 return self._status(state.order_id, state)
             return self._orders(state)
-        order_id = intent.order_id or state.order_id
+        # "my last order" is the newest, "the headphones" the order that holds them: not
+        # the order the conversation was about
+        elsewhere = _LAST_ORDER.search(text) or _named(text)
+        order_id = intent.order_id or (None if elsewhere else state.order_id)
         if order_id is None:
-            return self._which(name, state)
+            return self._which(name, state, text)
         return self._order_action(name, order_id, state, text)
 
     def _signed_in(self, state: SessionState) -> bool:
@@ -300,30 +328,56 @@ class StoreServiceDesk:
             tools_called=[called.name],
         ), True
 
-    def _which(self, name: IntentName, state: SessionState) -> Outcome:
-        """Ask which order a return or cancellation is for, listing the ones it could be."""
+    def _which(self, name: IntentName, state: SessionState, text: str) -> Outcome:
+        """The order a return or cancellation without a number is for: the newest when the
+        message says "my last order" (whatever order the conversation was about), the one that
+        holds the product it names ("return the headphones"), or else the question which,
+        listing the orders it could be."""
         called = self._call("list_orders", {}, state)
-        orders: list[Order] = called.artifact
+        orders: list[Order] = called.artifact  # newest first
+        if orders and _LAST_ORDER.search(text):  # "cancel my last order"
+            return self._listed_then(called, name, orders[0].id, state, text)
         wanted = "delivered" if name is IntentName.RETURN_REQUEST else "processing"
         fits = [o for o in orders if o.status == wanted and o.rma is None]
         action = "return" if name is IntentName.RETURN_REQUEST else "cancel"
+        why = "delivered" if wanted == "delivered" else "not shipped yet"
         if not fits:
-            why = "delivered" if wanted == "delivered" else "not shipped yet"
             return Draft(
                 intro=f"You have no {why} order that I could {action}.",
                 tools_called=[called.name],
             ), True
+        words = _named(text)
+        named = set(tokenize(" ".join(words)))
+        holding = [
+            o for o in fits if named and any(named & set(tokenize(ln.title)) for ln in o.lines)
+        ]
+        if len(holding) == 1:
+            return self._listed_then(called, name, holding[0].id, state, text)
+        said = (
+            f"None of your {why} orders holds {' '.join(words)!r}. "
+            if named and not holding
+            else ""
+        )
         state.pending = {"intent": name.value, "order_id": None}
         lines = [
             f"- Order {o.id}: " + ", ".join(f"{ln.quantity} x {ln.title}" for ln in o.lines)
-            for o in fits
+            for o in holding or fits
         ]
         return Draft(
-            intro=f"Which order do you want to {action}? Please give its number.",
+            intro=f"{said}Which order do you want to {action}? Please give its number.",
             body="\n".join(lines),
             passages=[called.content],
             tools_called=[called.name],
         ), True
+
+    def _listed_then(
+        self, listed: ToolResult, name: IntentName, order_id: str, state: SessionState, text: str
+    ) -> Outcome:
+        """`_order_action` on an order found in the customer's list (`listed`)."""
+        draft, progress = self._order_action(name, order_id, state, text)
+        draft.tools_called = [listed.name, *draft.tools_called]
+        draft.passages = [listed.content, *draft.passages]
+        return draft, progress
 
     def _order_action(
         self, name: IntentName, order_id: str, state: SessionState, text: str

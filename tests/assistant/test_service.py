@@ -162,6 +162,27 @@ def test_the_order_to_return_is_asked_for_and_taken_from_the_next_message(
     assert f"Order {delivered[0]}" in answer.reply and answer.tools_called == ["check_return"]
 
 
+def test_the_order_is_the_one_holding_the_product_named_or_the_newest(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    r = bot.respond("s", "I want to return the toner", "C001")  # only order 1021 holds toner
+    assert r.reply.startswith("Order 1021 was delivered on")
+    assert r.tools_called == ["list_orders", "check_return"] and r.grounded
+    bot.respond("s", "no", "C001")
+    r = bot.respond("s", "I want to return the headphones", "C001")
+    assert r.reply.startswith(
+        "None of your delivered orders holds 'headphones'. Which order do you want to return?"
+    )
+    bot.respond("s", "1021", "C001")
+    bot.respond("s", "no", "C001")
+    # A reason is no product: the order stays the one the conversation is about.
+    r = bot.respond("s", "I want to return it, the box is cracked", "C001")
+    assert r.reply.startswith("Order 1021 was delivered on")
+    bot.respond("s", "no", "C001")
+    # "My last order" is the newest, not the order the conversation was about (1021).
+    r = bot.respond("s", "can I cancel my last order?", "C001")
+    assert r.reply.startswith("Order 1041 (") and "can be cancelled" in r.reply
+
+
 def test_authorisation_matrix_no_leak_no_action(tmp_path: Path) -> None:
     store = seeded_store()
     bot = make_assistant(tmp_path, store)
