@@ -11,6 +11,10 @@ Three losses are available and compared by validation nDCG@10:
 - pairwise: RankNet, log(1 + exp(-(s_i - s_j))) for each pair of a query with label_i > label_j;
 - listwise: ListNet, cross-entropy between softmax(labels) and softmax(scores) of one query.
 
+`train_layers` trains only the top encoder layers (with the pooler and the head): the frozen
+lower layers' outputs are computed once per training pair and reused every epoch, so an epoch
+costs the top layers only (2 of 6: about 3x the pairs per second on 2 CPU cores).
+
 Importing this module does not import torch; `train` does.
 """
 
@@ -50,6 +54,7 @@ class TrainConfig:
     freeze_embeddings: bool = True
     device: str = "cpu"
     precision: str = "fp32"
+    train_layers: int | None = None
 
 
 @dataclass
@@ -229,6 +234,97 @@ def load_trainable(base_model: Path) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+class _LowerStates:
+    """The frozen lower layers' outputs of every training pair, computed once (`train_layers`).
+
+    Args:
+        torch: The torch module.
+        model: The BERT sequence classifier.
+        tokenizer: Its tokenizer.
+        pairs: The training pairs (repeats share one row).
+        frozen: How many lower encoder layers are frozen.
+        max_length: Token length of a pair.
+    """
+
+    def __init__(
+        self, torch: Any, model: Any, tokenizer: Any, pairs: Sequence[Pair], frozen: int,
+        max_length: int,
+    ) -> None:  # fmt: skip
+        self.torch, self.model, self.frozen = torch, model, frozen
+        self.given = _given(torch)
+        self.row: dict[tuple[str, str], int] = {}
+        for p in pairs:
+            self.row.setdefault((p.query, p.text), len(self.row))
+        keys = list(self.row)
+        width = model.config.hidden_size
+        self.states = torch.zeros((len(keys), max_length, width), dtype=torch.bfloat16)
+        self.mask = torch.zeros((len(keys), max_length), dtype=torch.bool)
+        encoder = model.base_model.encoder
+        layers = encoder.layer
+        encoder.layer = torch.nn.ModuleList(list(layers[:frozen]))
+        model.eval()
+        device = next(model.parameters()).device
+        try:
+            with torch.inference_mode():
+                for s in range(0, len(keys), 256):
+                    chunk = keys[s : s + 256]
+                    enc = tokenizer(
+                        [q for q, _ in chunk],
+                        [t for _, t in chunk],
+                        padding="max_length",
+                        truncation="only_second",
+                        max_length=max_length,
+                        return_tensors="pt",
+                    ).to(device)
+                    out = model.base_model(**enc).last_hidden_state
+                    self.states[s : s + len(chunk)] = out.to("cpu", torch.bfloat16)
+                    self.mask[s : s + len(chunk)] = enc["attention_mask"].bool().cpu()
+        finally:
+            encoder.layer = layers
+
+    def scores(self, batch: Sequence[Pair], device: str) -> Any:
+        """The model's scores of `batch`, running only the layers above the frozen ones."""
+        torch, base = self.torch, self.model.base_model
+        idx = torch.tensor([self.row[(p.query, p.text)] for p in batch])
+        mask = self.mask[idx]
+        length = int(mask.sum(1).max())
+        states = self.states[idx, :length].float().to(device)
+        embeddings, layers = base.embeddings, base.encoder.layer
+        base.embeddings = self.given  # the cached states enter above the frozen layers
+        base.encoder.layer = torch.nn.ModuleList(list(layers[self.frozen :]))
+        try:
+            out = self.model(
+                inputs_embeds=states, attention_mask=mask[:, :length].long().to(device)
+            )
+        finally:
+            base.embeddings, base.encoder.layer = embeddings, layers
+        return out.logits.view(-1)
+
+
+def _given(torch: Any) -> Any:
+    """A module that stands in for the embeddings and returns the states it is given."""
+
+    class Given(torch.nn.Module):
+        def forward(self, inputs_embeds: Any = None, **_: Any) -> Any:
+            return inputs_embeds
+
+    return Given()
+
+
+def _freeze_below(model: Any, trained: int) -> int:
+    """Freeze all but the top `trained` encoder layers, the pooler and the head; returns how
+    many layers are frozen."""
+    layers = model.base_model.encoder.layer
+    if not 1 <= trained <= len(layers):
+        raise ValueError(f"train_layers must be 1..{len(layers)}, got {trained}")
+    for param in model.parameters():
+        param.requires_grad_(False)
+    for module in [*layers[len(layers) - trained :], model.base_model.pooler, model.classifier]:
+        for param in module.parameters():
+            param.requires_grad_(True)
+    return len(layers) - trained
+
+
 def train(
     train_pairs: list[Pair],
     val_pairs: list[Pair],
@@ -261,6 +357,10 @@ def train(
     model.to(config.device)
     if config.freeze_embeddings:  # the 11.7M-row word table: 30% of the step time, little gain
         model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    lower = None
+    if config.train_layers is not None:
+        frozen = _freeze_below(model, config.train_layers)
+        lower = _LowerStates(torch, model, tokenizer, train_pairs, frozen, config.max_length)
     groups = list(by_query(train_pairs).values())
     val_groups = by_query(val_pairs)
     steps = len(_batches(groups, config.batch_pairs, random.Random(0)))
@@ -281,9 +381,12 @@ def train(
         batches = _batches(groups, config.batch_pairs, rng)
         started, total, seen = time.perf_counter(), 0.0, 0
         for n, batch in enumerate(batches, start=1):
-            enc = encode_pairs(tokenizer, batch, config.max_length).to(config.device)
             with _autocast(torch, config):
-                scores = model(**enc).logits.view(-1)
+                if lower is not None:
+                    scores = lower.scores(batch, config.device)
+                else:
+                    enc = encode_pairs(tokenizer, batch, config.max_length).to(config.device)
+                    scores = model(**enc).logits.view(-1)
             loss = _loss(torch, config.loss, scores, batch)
             optimiser.step(loss)
             total += loss.item() * len(batch)

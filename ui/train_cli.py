@@ -70,6 +70,14 @@ def train_reranker(
     ] = None,
     device: Annotated[str, typer.Option(help="cpu, or cuda (cuda:N) on a GPU machine")] = "cpu",
     precision: Annotated[str, typer.Option(help="fp32, or bf16 (autocast; for a GPU)")] = "fp32",
+    train_layers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Train only the top N encoder layers (and the head); the frozen layers' "
+            "outputs are computed once. Default: all layers.",
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune the BERT cross-encoder on Home Depot + Icecat judgments (split by query)."""
     from tqdm import tqdm
@@ -133,6 +141,7 @@ def train_reranker(
             batch_pairs=batch_pairs,
             device=device,
             precision=precision,
+            train_layers=train_layers,
         )
 
     comparison: dict[str, float] = {}
@@ -235,6 +244,12 @@ def write_model_card(target: Path, report: dict[str, Any]) -> None:
         if comparison
         else "| (not run) | |"
     )
+    trained_part = (
+        f"only the top {cfg['train_layers']} encoder layers, the pooler and the head trained "
+        "(the lower layers' outputs computed once per pair and reused every epoch)"
+        if cfg.get("train_layers")
+        else "word-embedding table frozen"
+    )
     text = f"""# shopassist re-ranker: MiniLM-L6-H384 cross-encoder
 
 A BERT cross-encoder that scores (query, product text) pairs for re-ranking search results.
@@ -249,7 +264,7 @@ A BERT cross-encoder that scores (query, product text) pairs for re-ranking sear
 - **Recipe** (our design paper, section 4.3, adapted): AdamW, lr {cfg["lr"]}, weight decay
   {cfg["weight_decay"]}, linear warm-up {cfg["warmup"]:.0%} then decay, {cfg["epochs"]} epochs,
   batches of whole queries of at least {cfg["batch_pairs"]} pairs, max length {cfg["max_length"]},
-  seed {cfg["seed"]}, loss **{cfg["loss"]}**, word-embedding table frozen. The Icecat training
+  seed {cfg["seed"]}, loss **{cfg["loss"]}**, {trained_part}. The Icecat training
   pairs ({extra.get("icecat_train_pairs")}) are repeated {extra.get("icecat_repeat")}x, being the
   target domain; {extra.get("icecat_val_pairs")} more are held out in
   {extra.get("icecat_val_queries")} validation queries. The paper's lr 2e-5 left validation pair

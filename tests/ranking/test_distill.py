@@ -134,3 +134,47 @@ def test_training_continues_from_the_packed_model_under_bf16_autocast(tmp_path: 
     moved = model.state_dict()[name].float().cpu()
     assert not torch.equal(moved, bundled.state_dict()[name])  # it trained
     assert next(model.parameters()).dtype == torch.float32  # autocast keeps fp32 weights
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_training_the_top_layers_runs_them_on_the_cached_lower_states(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from ranking.train import (
+        TrainConfig,
+        _freeze_below,
+        _LowerStates,
+        encode_pairs,
+        load_trainable,
+        train,
+    )
+
+    pairs = [
+        Pair(q, t, g)
+        for q in ("speaker", "ink")
+        for t, g in (("bluetooth speaker", 3.0), ("ink cartridge for a laser printer", 0.0))
+    ]
+    val = [Pair("printer ink", t, g) for t, g in (("ink cartridge", 3.0), ("usb cable", 0.0))]
+    tokenizer, model = load_trainable(bundled_model_dir())
+    with pytest.raises(ValueError, match="train_layers must be 1..6"):
+        _freeze_below(model, 7)
+    frozen = _freeze_below(model, 2)
+    assert frozen == 4
+    lower = _LowerStates(torch, model, tokenizer, pairs, frozen, 16)
+    assert lower.states.shape[0] == len(pairs)
+    with torch.no_grad():  # the same scores as the whole model, up to the cache's bf16
+        cached = lower.scores(pairs, "cpu")
+        whole = model(**encode_pairs(tokenizer, pairs, 16)).logits.view(-1)
+    assert torch.allclose(cached, whole, atol=0.05), (cached, whole)
+
+    config = TrainConfig(loss="pairwise", epochs=1, batch_pairs=2, max_length=16, train_layers=2)
+    report, trained, _ = train(pairs, val, config, bundled_model_dir(), tmp_path)
+    assert report.config["train_layers"] == 2 and report.epochs[0].pairs_per_s > 0
+    _, bundled = load_classifier(bundled_model_dir())
+    now, before = trained.state_dict(), bundled.state_dict()
+    low, top = (f"bert.encoder.layer.{i}.attention.self.query.weight" for i in (3, 5))
+    assert torch.equal(now[low], before[low])  # frozen
+    assert not torch.equal(now[top], before[top])  # trained
+    assert (
+        len(trained.bert.encoder.layer) == 6 and type(trained.bert.embeddings).__name__ != "Given"
+    )
