@@ -384,12 +384,14 @@ def model_can_change(parsed: Intent, text: str, trust_intent: bool = False) -> b
     """Whether `merge` could change the intent or the product words of this reading. When it
     cannot, the model is not asked: a call whose answer is thrown away only costs the customer
     time (about 0.5-1.5 s on 2 cores). A gift reading ("a present for my dad") and a deals
-    reading ("any deals on headphones?") stand: the model would put the words of whom it is
-    for back into the query, or read the deal as a policy question alone."""
+    reading ("any deals on headphones?") stand, and so does a ratings reading ("best rated
+    webcam"): the model would put the words of whom it is for, or "rated", back into the query,
+    or read the deal as a policy question alone."""
     if parsed.intent is IntentName.OTHER:
         return True
-    if parsed.gift or parsed.deals:
-        return False  # the parser cut who it is for, the occasion or "deals"; the model would not
+    if parsed.gift or parsed.deals or parsed.rated:
+        # the parser cut who it is for, the occasion, "deals" or "best rated"; the model would not
+        return False
     if parsed.intent is IntentName.SEARCH:
         return trust_intent or not parsed.query or bool(_POINTED_QUESTION.search(text))
     return False

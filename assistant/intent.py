@@ -76,6 +76,8 @@ class Intent(BaseModel):
         deals: The message asks for deals, sales or discounts on products ("any deals on
             headphones?"): the catalog has no sale prices, so the cheapest are shown. Read by
             the parser.
+        rated: The message asks for ratings, reviews or best sellers ("best rated webcam"): the
+            catalog has none, and the reply says so. Read by the parser.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -99,6 +101,7 @@ class Intent(BaseModel):
     gift: bool = False
     recipient: str | None = None
     deals: bool = False
+    rated: bool = False
 
     @model_validator(mode="after")
     def _ordered_range(self) -> Intent:

@@ -593,6 +593,17 @@ _LIKES = re.compile(
 _DEALS = re.compile(rf"\b(?:(?:special\s+)?(?:{_DEAL_TERMS})|discounted)\b", re.I)
 
 
+# Ratings, reviews and best sellers: the catalog has none ("best rated webcam" searches
+# "webcam", and the reply says there are no ratings).
+_RATED = re.compile(
+    r"\b(?:(?:best|top|highest|most|well|good|great|better|higher)[- ]?"
+    r"(?:rated|reviewed|ranked|selling|sellers?)|best-?sellers?|bestselling|most popular|"
+    r"(?:(?:good|great|best|top|positive|high|the)\s+)?(?:reviews?|ratings?))\b",
+    re.I,
+)
+
+
+_RATED_INTENTS = (IntentName.SEARCH, IntentName.REFINE, IntentName.COMPARE)
 # Words that qualify a deal, not a product: "any other discounts?", "deals today", "the best
 # deals this week".
 _DEAL_WORDS = frozenset(
@@ -732,6 +743,8 @@ class MessageParser:
         spans += measured
         deal_spans = [m.span() for m in _DEALS.finditer(work)]
         spans += deal_spans
+        rated_spans = [m.span() for m in _RATED.finditer(work)]
+        spans += rated_spans
         gift_spans = [m.span() for p in (_GIFT, _LIKES) for m in p.finditer(work)]
         recipient = _RECIPIENT.search(work)
         fan = _FAN.search(work)
@@ -796,6 +809,7 @@ class MessageParser:
             gift=gift and intent is IntentName.SEARCH,
             deals=deals and intent in (IntentName.SEARCH, IntentName.REFINE),
             recipient=whom if intent is IntentName.SEARCH else None,
+            rated=bool(rated_spans) and intent in _RATED_INTENTS,
         )
 
     def _prices(self, text: str) -> tuple[Decimal | None, Decimal | None, list[Span]]:

@@ -106,6 +106,7 @@ _POLICY_TOPIC = re.compile(
     r"deals?|coupons?)\b",
     re.I,
 )
+_NO_RATINGS = "The catalog holds no customer ratings, reviews or sales ranks."
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
 _OFF_TASK = re.compile(
@@ -628,6 +629,11 @@ class Assistant:
                 price_min=intent.price_min, price_max=intent.price_max, in_stock=intent.in_stock
             )
             return self._gift_question(intent, state.filters)
+        if intent.rated:  # "best rated webcam": the webcams, and that no ratings exist
+            draft = yield from self._search(intent.model_copy(update={"rated": False}), state, text)
+            draft.intro = f"{_NO_RATINGS} {draft.intro}"
+            draft.model_may_write = False
+            return draft
         if intent.deals:  # "any deals on headphones?": the cheapest, and what the store says
             draft = yield from self._search(intent.model_copy(update={"deals": False}), state, text)
             policy = self.service.policy_answer(text)
@@ -1105,6 +1111,8 @@ class Assistant:
     ) -> Generator[Event, None, Draft]:
         if len(intent.refs) < 2 and (asked := _superlative_asked(text, state.shown)) is not None:
             return (yield from self._superlative(asked, state))
+        if intent.rated and len(intent.refs) < 2:  # "which one has the best reviews?"
+            return Draft(intro=f"{_NO_RATINGS} So I cannot tell which is rated best.")
         topic = _POLICY_TOPIC.search(text)
         if topic and state.shown and len(intent.refs) < 2:
             # "which of them has the longest warranty?": the catalog holds no such terms per

@@ -314,3 +314,9 @@ def test_a_deals_reading_stands() -> None:
     got = IntentExtractor(PARSER, model, trust_intent=True).extract("any deals on headphones?")
     assert got.intent.intent is IntentName.SEARCH and got.intent.deals
     assert (got.intent.query, got.intent.sort, got.source) == ("headphones", "price_asc", "parser")
+
+
+def test_a_ratings_reading_stands() -> None:
+    model = model_saying({"intent": "search", "query": "best rated webcam"})
+    got = IntentExtractor(PARSER, model, trust_intent=True).extract("best rated webcam")
+    assert (got.intent.query, got.intent.rated, got.source) == ("webcam", True, "parser")

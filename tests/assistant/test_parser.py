@@ -582,6 +582,21 @@ def test_make_it_without_a_count_is_no_cart_quantity(text: str) -> None:
     assert PARSER.parse(text).intent is not IntentName.ADD_TO_CART
 
 
+@pytest.mark.parametrize(
+    ("text", "query", "rated"),
+    [
+        ("best rated webcam", "webcam", True),
+        ("top-rated headphones under 50", "headphones", True),
+        ("bestselling mouse", "mouse", True),
+        ("tv with good reviews", "tv", True),
+        ("star wars lego", "star wars lego", False),
+    ],
+)
+def test_ratings_and_reviews_are_no_product_words(text: str, query: str, rated: bool) -> None:
+    got = PARSER.parse(text)
+    assert (got.query, got.rated) == (query, rated)
+
+
 def test_bigger_in_a_new_search_is_not_a_relative_size() -> None:
     got = PARSER.parse("any external hard drives 2tb or bigger? up to 80")
     assert (got.intent, got.query, got.size) == (IntentName.SEARCH, "external hard drives", None)

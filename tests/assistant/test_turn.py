@@ -289,6 +289,21 @@ def _weight(grams: str) -> dict[str, object]:
     return {"attributes": {"weight": grams}}
 
 
+def test_ratings_asked_for_are_said_to_be_missing(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    r = bot.respond("s", "best rated bluetooth speaker")
+    assert r.reply.startswith(
+        "The catalog holds no customer ratings, reviews or sales ranks. Here are 3 matches for "
+        "bluetooth speaker:"
+    )
+    assert len(r.products) == 3 and r.grounded
+    r = bot.respond("s", "which one has the best reviews?")
+    assert r.reply == (
+        "The catalog holds no customer ratings, reviews or sales ranks. So I cannot tell which "
+        "is rated best."
+    )
+
+
 def test_compare_by_bare_numbers_compares_those_products(tmp_path: Path) -> None:
     bot = make(tmp_path, fake_model())
     shown = [c.id for c in bot.respond("s", "bluetooth speaker").products]
