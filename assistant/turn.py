@@ -68,6 +68,7 @@ _CHEAPER = re.compile(
 )
 _PRICIER = re.compile(r"\b(more expensive|pricier|higher[- ]end|more premium)\b", re.I)
 _NEW_TOPIC = re.compile(r"^\s*(?:what|how) about\b|^\s*(?:any|show me)\b", re.I)
+_ONES = re.compile(r"\bones?\b", re.I)
 _REFINE_FILLER = frozenset(
     "one ones something options option them those these any anything else cheaper expensive "
     "more less show me some what how about only just please instead rather pricier affordable "
@@ -248,8 +249,8 @@ def _narrows(intent: Intent) -> bool:
 
 def _superlative_asked(text: str, shown: list[str]) -> Superlative | None:
     """The superlative the message asks for ("the cheapest", "the longest cable") of the
-    products shown; None when it asks none or fewer than two products are shown."""
-    if len(shown) < 2:
+    products shown; None when it asks none or no product is shown."""
+    if not shown:
         return None
     return next((t for t in SUPERLATIVES if t[0].search(text)), None)
 
@@ -325,10 +326,12 @@ def plan_search(
     if refining:
         new = active.model_copy(deep=True)
         if words:
+            # "what about mice?" starts over; "any android ones?" narrows the kind shown, its
+            # words first so that the last word still names the kind ("android tablets")
             new.query = (
                 " ".join(words)
-                if _NEW_TOPIC.match(text)
-                else " ".join(dict.fromkeys(active.query.split() + words))
+                if _NEW_TOPIC.match(text) and not _ONES.search(text)
+                else " ".join(dict.fromkeys(words + active.query.split()))
             )
             new.category = None  # new words may name another kind
     else:
@@ -696,18 +699,21 @@ class Assistant:
             return self._next_page(filters, wanted, passages)
         called = [self.tools.call("search_products", _search_args(filters, self.show))]
         hits: list[Hit] = called[0].artifact
-        relaxed = filters
+        relaxed = looser = filters
         for dropped in _RELAXATIONS:
-            if any(matching(hits, relaxed.query)) or not any(getattr(relaxed, f) for f in dropped):
+            if any(matching(hits, relaxed.query)) or not any(getattr(looser, f) for f in dropped):
                 continue
             if "price_max" in dropped and any(h.matched_terms for h in hits):
                 break  # within the price, near matches are better alternatives than dearer ones
             # Nothing passes the filters: relax the oldest kinds of filter first, and mark what
-            # is shown as alternatives.
+            # is shown as alternatives. A relaxation that finds no match either is no better
+            # alternative ("a present under 100" for words no product holds): the products
+            # within the filters stay.
             yield Status("search", "Nothing matches those filters; looking for alternatives")
-            relaxed = relaxed.model_copy(update={f: _EMPTY[f] for f in dropped})
-            called.append(self.tools.call("search_products", _search_args(relaxed, 3)))
-            hits = called[-1].artifact
+            looser = looser.model_copy(update={f: _EMPTY[f] for f in dropped})
+            called.append(self.tools.call("search_products", _search_args(looser, 3)))
+            if any(matching(called[-1].artifact, looser.query)) or not hits:
+                relaxed, hits = looser, called[-1].artifact
         if not hits:
             intro = f"Nothing in the catalog matches {wanted}."
             tools_called = [c.name for c in called]
@@ -1168,8 +1174,10 @@ class Assistant:
         measured, winners = _winners(products, asked)
         if not measured:
             return Draft(
-                intro=f"The catalog states no {label} for the products shown, so I cannot "
-                f"tell which is the {word}.",
+                intro=f"The catalog states no {label} for the product shown."
+                if len(products) == 1
+                else f"The catalog states no {label} for the products shown, so I cannot tell "
+                f"which is the {word}.",
                 evidence=products,
                 tools_called=[called.name],
             )
@@ -1185,11 +1193,12 @@ class Assistant:
             )
             return f"{shown.index(p.id) + 1}. {p.title} ({value})"
 
-        intro = (
-            f"Of {of}, the {word} is {named(winners[0])}."
-            if len(winners) == 1
-            else f"Of {of}, these are the {word}: " + "; ".join(named(p) for p in winners) + "."
-        )
+        if len(products) == 1:  # "what's the cheapest one?" with one product shown
+            intro = f"Only one product is shown: {named(winners[0])}."
+        elif len(winners) == 1:
+            intro = f"Of {of}, the {word} is {named(winners[0])}."
+        else:
+            intro = f"Of {of}, these are the {word}: " + "; ".join(named(p) for p in winners) + "."
         return Draft(
             intro=intro,
             cards=[ProductCard.of(p, f"the {word} shown") for p in winners],

@@ -150,6 +150,42 @@ def test_refinements_keep_the_search_and_change_the_filters(tmp_path: Path) -> N
     assert first.products
 
 
+def test_alternatives_keep_the_budget_when_no_product_holds_the_words(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [product("b1", "Acme camera bag", "20", category="camera bag")]
+        + [product("t1", "Zeta tripod", "25", category="tripod")]
+        + [
+            product(f"c{n}", f"Vista digital camera {n}", str(300 + n), category="camera")
+            for n in range(4)
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    r = bot.respond("s", "something for photography under 30")
+    assert r.reply.startswith("Nothing in the catalog matches photography up to $30.00.")
+    # Dropping the price finds no match either, so the alternatives are the ones within it.
+    assert r.products and all(c.alternative and c.price <= 30 for c in r.products)
+    assert r.tools_called == ["search_products", "search_products"] and r.grounded
+
+
+def test_words_about_the_ones_shown_narrow_the_kind_shown(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("t1", "Acme tablet 10 Android 12", "199", category="tablet"),
+            product("t2", "Zeta tablet 8 iPadOS", "299", category="tablet"),
+            product("p1", "Acme smartphone Android 13", "99", category="smartphone"),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    assert len(bot.respond("s", "show me tablets").products) == 2
+    r = bot.respond("s", "any android ones?")  # had searched "android" alone: the phone
+    assert r.reply.startswith("Here is 1 match for android tablets:")
+    assert [c.id for c in r.products] == ["t1"]
+    r = bot.respond("s", "what about smartphones?")  # a new kind starts over
+    assert [c.id for c in r.products][:1] == ["p1"]
+
+
 def test_cheaper_means_cheaper_than_everything_shown(tmp_path: Path) -> None:
     bot = make(tmp_path, fake_model())
     shown = bot.respond("s", "waterproof bluetooth speaker").products
@@ -283,6 +319,17 @@ def test_a_superlative_with_a_search_answers_over_what_the_search_shows(tmp_path
     r = bot.respond("s", "which tablet is the lightest")
     assert len(r.products) == 4 and "the lightest is" in r.reply
     assert r.reply.endswith("Acme tablet 7 (weight 250 g).")
+
+
+def test_a_superlative_over_one_product_shown_names_it(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert([product("h1", "Acme running headphones", "59", category="headphones")])
+    bot = make(tmp_path, index=index)
+    assert len(bot.respond("s", "acme headphones").products) == 1
+    r = bot.respond("s", "what's the cheapest one?")  # had said it did not mention "cheapest"
+    assert r.reply == "Only one product is shown: 1. Acme running headphones ($59.00)."
+    r = bot.respond("s", "which is the lightest?")
+    assert r.reply == "The catalog states no weight for the product shown."
 
 
 def _weight(grams: str) -> dict[str, object]:
