@@ -209,6 +209,11 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
     ] + missing
 
 
+def _overlap(hits: list[Hit]) -> int:
+    """The most query words any of the hits holds; -1 when there are no hits."""
+    return max((len(h.matched_terms) for h in hits), default=-1)
+
+
 def _picked(hits: list[Hit], matched: list[bool], query: str) -> list[Hit]:
     """The hits a reply shows as matches. Hits that share no word with the query and rank
     below every hit that does are noise; one that the ranker placed among the matches stays,
@@ -706,14 +711,15 @@ class Assistant:
             if "price_max" in dropped and any(h.matched_terms for h in hits):
                 break  # within the price, near matches are better alternatives than dearer ones
             # Nothing passes the filters: relax the oldest kinds of filter first, and mark what
-            # is shown as alternatives. A relaxation that finds no match either is no better
-            # alternative ("a present under 100" for words no product holds): the products
-            # within the filters stay.
+            # is shown as alternatives. A relaxation whose hits hold no more of the query's
+            # words is no better alternative ("photography under 30", words no product holds):
+            # the products within the filters stay.
             yield Status("search", "Nothing matches those filters; looking for alternatives")
             looser = looser.model_copy(update={f: _EMPTY[f] for f in dropped})
             called.append(self.tools.call("search_products", _search_args(looser, 3)))
-            if any(matching(called[-1].artifact, looser.query)) or not hits:
-                relaxed, hits = looser, called[-1].artifact
+            wider: list[Hit] = called[-1].artifact
+            if any(matching(wider, looser.query)) or _overlap(wider) > _overlap(hits):
+                relaxed, hits = looser, wider
         if not hits:
             intro = f"Nothing in the catalog matches {wanted}."
             tools_called = [c.name for c in called]
