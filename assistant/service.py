@@ -116,6 +116,7 @@ _ANGRY = re.compile(
 _NUMBER = re.compile(r"(?<![\w$.])#?(\d{3,10})\b(?![.,]\d)")
 _REMOVE = re.compile(r"\b(remove|delete|take (?:\w+ )?out|drop|get rid of)\b", re.I)
 _RETURN_ORDER = re.compile(r"\breturn (?:order|#?\d)", re.I)
+_LAST_ORDER = re.compile(r"\b(?:last|latest|most recent|newest)\s+(?:order|purchase)\b", re.I)
 # What a return or cancellation is for, when it names it: "return the headphones", "send back
 # my new mouse", "cancel the usb cable". "Return it, the box is cracked" names nothing.
 _OBJECT = re.compile(
@@ -130,16 +131,6 @@ _ORDER_WORDS = frozenset(
     "last latest recent newest previous whole entire".split()
 )
 
-
-def _named(text: str) -> list[str]:
-    """The product words a return or cancellation names ("the headphones"), if any."""
-    found = _OBJECT.search(text)
-    if found is None:
-        return []
-    return [w for w in MessageParser.content(found["what"]) if w.lower() not in _ORDER_WORDS]
-
-
-_LAST_ORDER = re.compile(r"\b(?:last|latest|most recent|newest)\s+(?:order|purchase)\b", re.I)
 _LATEST = re.compile(r"\b(last|latest|most recent|newest|previous)\b", re.I)
 _LIST = re.compile(r"\b(orders|order history|all (?:of )?my|list)\b", re.I)
 _SIGN_IN = (
@@ -172,6 +163,14 @@ def quote(passage_title: str) -> tuple[str, str]:
 
 
 Outcome = tuple[Draft, bool]  # the draft, and whether the turn made progress
+
+
+def _named(text: str) -> list[str]:
+    """The product words a return or cancellation names ("the headphones"), if any."""
+    found = _OBJECT.search(text)
+    if found is None:
+        return []
+    return [w for w in MessageParser.content(found["what"]) if w.lower() not in _ORDER_WORDS]
 
 
 class StoreServiceDesk:
@@ -353,11 +352,8 @@ class StoreServiceDesk:
         ]
         if len(holding) == 1:
             return self._listed_then(called, name, holding[0].id, state, text)
-        said = (
-            f"None of your {why} orders holds {' '.join(words)!r}. "
-            if named and not holding
-            else ""
-        )
+        yours = "delivered orders" if wanted == "delivered" else "orders not shipped yet"
+        said = f"None of your {yours} holds {' '.join(words)!r}. " if named and not holding else ""
         state.pending = {"intent": name.value, "order_id": None}
         lines = [
             f"- Order {o.id}: " + ", ".join(f"{ln.quantity} x {ln.title}" for ln in o.lines)
