@@ -264,10 +264,10 @@ class StoreServiceDesk:
             return self._orders(state)
         # "my last order" is the newest, "the headphones" the order that holds them: not
         # the order the conversation was about
-        elsewhere = _LAST_ORDER.search(text) or _named(text)
-        order_id = intent.order_id or (None if elsewhere else state.order_id)
+        newest, words = bool(_LAST_ORDER.search(text)), _named(text)
+        order_id = intent.order_id or (None if newest or words else state.order_id)
         if order_id is None:
-            return self._which(name, state, text)
+            return self._which(name, state, text, newest, words)
         return self._order_action(name, order_id, state, text)
 
     def _signed_in(self, state: SessionState) -> bool:
@@ -327,14 +327,16 @@ class StoreServiceDesk:
             tools_called=[called.name],
         ), True
 
-    def _which(self, name: IntentName, state: SessionState, text: str) -> Outcome:
+    def _which(
+        self, name: IntentName, state: SessionState, text: str, newest: bool, words: list[str]
+    ) -> Outcome:
         """The order a return or cancellation without a number is for: the newest when the
-        message says "my last order" (whatever order the conversation was about), the one that
-        holds the product it names ("return the headphones"), or else the question which,
-        listing the orders it could be."""
+        message says "my last order" (`newest`, whatever order the conversation was about),
+        the one that holds the product it names (`words`: "return the headphones"), or else
+        the question which, listing the orders it could be."""
         called = self._call("list_orders", {}, state)
         orders: list[Order] = called.artifact  # newest first
-        if orders and _LAST_ORDER.search(text):  # "cancel my last order"
+        if orders and newest:  # "cancel my last order"
             return self._listed_then(called, name, orders[0].id, state, text)
         wanted = "delivered" if name is IntentName.RETURN_REQUEST else "processing"
         fits = [o for o in orders if o.status == wanted and o.rma is None]
@@ -345,7 +347,6 @@ class StoreServiceDesk:
                 intro=f"You have no {why} order that I could {action}.",
                 tools_called=[called.name],
             ), True
-        words = _named(text)
         named = set(tokenize(" ".join(words)))
         holding = [
             o for o in fits if named and any(named & set(tokenize(ln.title)) for ln in o.lines)

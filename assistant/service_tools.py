@@ -270,8 +270,7 @@ class ServiceTools(Toolbox):
             customer_id: The signed-in customer (injected by code).
             quantity: How many to add.
         """
-        have = {ln.product_id: ln.quantity for ln in self.store.cart(customer_id)}
-        change = self._put(product_id, customer_id, have.get(product_id, 0), quantity)
+        change = self._put(product_id, customer_id, quantity, add=True)
         content = {"added": change.ok, "problem": change.problem, "quantity": change.quantity}
         return json.dumps({**content, "cart": change.cart.as_json()}), change
 
@@ -285,26 +284,27 @@ class ServiceTools(Toolbox):
             customer_id: The signed-in customer (injected by code).
             quantity: How many the cart should hold (at least 1).
         """
-        have = {ln.product_id: ln.quantity for ln in self.store.cart(customer_id)}
-        current = have.get(product_id, 0)
-        change = self._put(product_id, customer_id, current, max(1, quantity) - current)
+        change = self._put(product_id, customer_id, max(1, quantity), add=False)
         content = {"set": change.ok, "problem": change.problem, "quantity": change.quantity}
         return json.dumps({**content, "cart": change.cart.as_json()}), change
 
-    def _put(self, product_id: str, customer_id: str, current: int, more: int) -> CartChange:
-        """Change a cart line from `current` by `more` (negative: fewer), if the stock allows
-        the new quantity; fewer is always allowed."""
+    def _put(self, product_id: str, customer_id: str, quantity: int, add: bool) -> CartChange:
+        """Add `quantity` of a product to the cart (`add`) or make the cart hold that many, if
+        the stock allows it; fewer than now is always allowed."""
+        have = {ln.product_id: ln.quantity for ln in self.store.cart(customer_id)}
+        current = have.get(product_id, 0)
+        target = current + quantity if add else quantity
         product = self.catalog.get(product_id)
         problem = None
         if product is None:
             problem = "unknown product"
-        elif more > 0 and product.stock <= 0:
+        elif target > current and product.stock <= 0:
             problem = "out of stock"
-        elif more > 0 and current + more > product.stock:
+        elif target > current and target > product.stock:
             problem = "not enough stock"
         if problem is None:
-            self.store.set_cart_quantity(customer_id, product_id, current + more)
-            current += more
+            self.store.set_cart_quantity(customer_id, product_id, target)
+            current = target
         return CartChange(problem is None, problem, product, current, self._cart(customer_id))
 
     def remove_from_cart(self, product_id: str, customer_id: Customer) -> tuple[str, CartChange]:
