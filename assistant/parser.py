@@ -233,6 +233,10 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"(?:ships?|shipped|deliver\w*|arrives?)|"
             r"how (?:fast|quickly|soon) (?:can|do|will|would) you (?:ship|deliver)|"
             r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
+            # changing an order is for an agent, before it ships: the policy says so
+            r"(?:change|update|edit|modify|correct|fix) (?:the |my |an? |our )?(?:shipping |"
+            r"delivery |postal )?address|wrong (?:shipping |delivery )?address|"
+            r"(?:change|modify|edit) (?:my |the |an? )?order|"
             r"(?:accept|take|allow) returns|"
             r"pick ?(?:it |them )?up (?:in|from|at) (?:the |a )?(?:store|shop)|click and collect|"
             rf"{_DEAL_TERMS})\b",

@@ -132,6 +132,7 @@ _ORDER_WORDS = frozenset(
 )
 
 _LATEST = re.compile(r"\b(last|latest|most recent|newest|previous)\b", re.I)
+_ON_THE_WAY = ("processing", "shipped")  # not delivered, cancelled or returned yet
 _LIST = re.compile(r"\b(orders|order history|all (?:of )?my|list)\b", re.I)
 _SIGN_IN = (
     "Please sign in first: I can only look up orders, returns and carts for a signed-in customer."
@@ -240,7 +241,17 @@ class StoreServiceDesk:
         if name is IntentName.HANDOFF:
             return self._handoff(intent, state, text, "the customer asked for a human"), True
         if name is IntentName.POLICY_QUESTION:
-            return self._policy(text)
+            answered = self._policy(text)
+            if intent.order_id and self._signed_in(state):
+                # "I entered the wrong address for order 1041": the rule, then where that
+                # order stands under it
+                draft, _ = answered
+                status, found = self._status(intent.order_id, state)
+                if found:
+                    draft.body = "\n\n".join(p for p in (draft.body, status.intro) if p)
+                    draft.passages = [*draft.passages, *status.passages]
+                draft.tools_called = [*draft.tools_called, *status.tools_called]
+            return answered
         if name is IntentName.OTHER:
             return Draft(
                 intro="I am not sure what you need. I can check an order, start a return, "
@@ -261,7 +272,9 @@ class StoreServiceDesk:
                 return self._latest(state)  # "what did I order last?"
             if state.order_id and not _LIST.search(text):
                 return self._status(state.order_id, state)
-            return self._orders(state)
+            if _LIST.search(text):
+                return self._orders(state)
+            return self._on_the_way(state)  # "where is my order?", "when will it arrive?"
         # "my last order" is the newest, "the headphones" the order that holds them: not
         # the order the conversation was about
         newest, words = bool(_LAST_ORDER.search(text)), _named(text)
@@ -309,6 +322,35 @@ class StoreServiceDesk:
         outcome.intro = "Your latest order: " + outcome.intro
         outcome.tools_called = [called.name, *outcome.tools_called]
         return outcome, progress
+
+    def _on_the_way(self, state: SessionState) -> Outcome:
+        """One order asked after without its number: the orders not delivered yet (being
+        prepared or shipped), each with its status and tracking; the newest when none is."""
+        called = self._call("list_orders", {}, state)
+        orders: list[Order] = called.artifact  # newest first
+        open_ = [o for o in orders if o.status in _ON_THE_WAY]
+        if not open_:
+            if not orders:
+                return Draft(intro="You have no orders yet.", tools_called=[called.name]), True
+            outcome, progress = self._status(orders[0].id, state)
+            outcome.intro = "None of your orders is on its way. Your latest: " + outcome.intro
+            outcome.tools_called = [called.name, *outcome.tools_called]
+            return outcome, progress
+        statuses = [self._call("order_status", {"order_id": o.id}, state) for o in open_]
+        texts = [status_text(c.artifact) for c in statuses if c.artifact is not None]
+        if len(texts) == 1:
+            state.order_id = open_[0].id  # "can I cancel it?" is about this one
+            intro = "Your order on its way: " + texts[0]
+        else:
+            intro = f"You have {len(texts)} orders on their way, newest first:\n\n" + "\n\n".join(
+                texts
+            )
+            intro += '\n\nSay "my orders" to see all of them.'
+        return Draft(
+            intro=intro,
+            passages=[called.content, *(c.content for c in statuses)],
+            tools_called=[called.name, *(c.name for c in statuses)],
+        ), True
 
     def _orders(self, state: SessionState) -> Outcome:
         called = self._call("list_orders", {}, state)

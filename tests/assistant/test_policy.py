@@ -96,6 +96,8 @@ QUESTIONS = {
     "what is your warranty?": "Warranty",
     "can I return an opened toner cartridge?": "Returns: items we cannot take back",
     "what do you do with my personal data?": "Privacy",
+    "can I change the shipping address?": "Changing an order",
+    "I changed my mind, can I cancel?": "Cancellations",
 }
 
 

@@ -8,13 +8,14 @@ the authorisation matrix: another customer's order reads exactly like a missing 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from assistant.service import NoServiceDesk
-from assistant.store import Store
+from assistant.store import Customer, NewOrder, OrderLine, Store
 from assistant.turn import Assistant
 from retrieval.memory import InMemoryIndex
 from tests.assistant.store_fixtures import Clock, make_assistant, seeded_store
@@ -461,3 +462,85 @@ def test_add_the_cheapest_one_adds_the_cheapest_shown(tmp_path: Path) -> None:
     r = bot.respond("s", "add the most expensive one to my cart", "C001")
     assert r.reply.startswith("Added JBL Flip 5 waterproof bluetooth speaker ($89.95)")
     assert [line.product_id for line in store_of(bot).cart("C001")] == ["s2"]
+
+
+def test_where_is_my_order_without_a_number_answers_with_the_orders_on_their_way(
+    tmp_path: Path,
+) -> None:
+    bot = make_assistant(tmp_path)
+    orders = sorted(store_of(bot).orders("C001"), key=lambda o: o.placed_at, reverse=True)
+    open_ = [o for o in orders if o.status in ("processing", "shipped")]
+    assert len(open_) >= 2  # the seed has one being prepared and one shipped
+    r = bot.respond("s", "where is my order?", "C001")
+    assert r.reply.startswith(f"You have {len(open_)} orders on their way, newest first:")
+    for order in open_:
+        assert f"Order {order.id} (placed " in r.reply
+    assert r.reply.index(f"Order {open_[0].id} ") < r.reply.index(f"Order {open_[1].id} ")
+    done = [o for o in orders if o not in open_]
+    assert done and not any(f"Order {o.id} " in r.reply for o in done)
+    shipped = next(o for o in open_ if o.status == "shipped")
+    assert shipped.shipment is not None and shipped.shipment.tracking in r.reply
+    assert r.tools_called == ["list_orders"] + ["order_status"] * len(open_) and r.grounded
+    # "my orders" still lists every order
+    assert bot.respond("s", "my orders", "C001").reply.startswith("Your orders, newest first:")
+
+
+def test_an_order_asked_after_when_one_or_none_is_on_its_way(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    store = store_of(bot)
+    orders = sorted(store.orders("C001"), key=lambda o: o.placed_at, reverse=True)
+    prepared = next(o for o in orders if o.status == "processing")
+    bot.respond("s", f"cancel order {prepared.id}", "C001")
+    assert bot.respond("s", "yes", "C001").state_changed
+    shipped = next(o for o in orders if o.status == "shipped")
+    r = bot.respond("t", "when will my order arrive?", "C001")
+    assert r.reply.startswith(f"Your order on its way: Order {shipped.id} (placed ")
+    assert "it is expected on" in r.reply
+    # it is now the order the conversation is about
+    assert bot.respond("t", "can I cancel it?", "C001").reply.count(shipped.id) >= 1
+
+
+def test_where_is_my_order_when_none_is_on_its_way_gives_the_latest(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    line = OrderLine("s1", "Zeta speaker", "speaker", Decimal("10.00"), "USD", 1)
+    placed = [datetime(2026, 10, d, tzinfo=UTC) for d in (1, 9)]
+    store_of(bot).insert(
+        [Customer("C900", "Ada", "ada@example.com")],
+        [NewOrder(f"90{n}", "C900", "cancelled", at, [line]) for n, at in enumerate(placed)],
+    )
+    r = bot.respond("s", "where is my order?", "C900")
+    assert r.reply.startswith("None of your orders is on its way. Your latest: Order 901 (placed")
+    assert "Order 900" not in r.reply and "is cancelled" in r.reply
+    assert bot.respond("t", "where is my order?", "C001").reply.startswith("You have 2 orders")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I change the shipping address?",
+        "I put the wrong address on my order",
+        "how do I update my delivery address",
+        "can i change my order?",
+    ],
+)
+def test_changing_an_order_quotes_the_policy_not_the_catalog(tmp_path: Path, text: str) -> None:
+    bot = make_assistant(tmp_path)
+    r = bot.respond("s", text, "C001")
+    assert r.reply.startswith('Our store policy ("Changing an order") says:'), r.reply
+    assert "before it ships" in r.reply and r.grounded and not r.products
+    assert r.tools_called == ["search_policies"]
+
+
+def test_a_policy_question_naming_an_order_says_where_that_order_stands(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    orders = store_of(bot).orders("C001")
+    prepared = next(o for o in orders if o.status == "processing")
+    r = bot.respond("s", f"I entered the wrong address for order {prepared.id}", "C001")
+    assert r.reply.startswith('Our store policy ("Changing an order") says:')
+    assert f"Order {prepared.id} (placed " in r.reply and "has not shipped yet" in r.reply
+    assert r.tools_called == ["search_policies", "order_status"] and r.grounded
+    # another customer's order: the policy alone, nothing of that order
+    theirs = next(o for o in store_of(bot).orders("C002") if o.status == "processing")
+    other = bot.respond("t", f"wrong address on order {theirs.id}", "C001")
+    assert other.reply.startswith('Our store policy ("Changing an order") says:')
+    assert f"Order {theirs.id}" not in other.reply and "Total:" not in other.reply
