@@ -110,6 +110,18 @@ _POLICY_TOPIC = re.compile(
 _NO_RATINGS = "The catalog holds no customer ratings, reviews or sales ranks."
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
+# "which of these is wireless?", "which ones have bluetooth": what the products shown must
+# mention; answered from their data, never by a comparison table
+_WHICH_FEATURE = re.compile(
+    r"\bwhich (?:one|ones|of (?:these|them|those)(?: ones)?|of the (?:two|three|four|five|"
+    r"[2-5])(?: ones)?)\s+(?:is|are|has|have|comes? with|supports?|includes?|offers?|"
+    r"works? with|is compatible with|are compatible with)\s+(?P<what>[^?!.]+)",
+    re.I,
+)
+_FEATURE_FILLER = frozenset(
+    "a an the any some good built in it its they them one ones also really actually compatible "
+    "with work works support supports".split()
+)
 _OFF_TASK = re.compile(
     r"\b(sorry|cannot|can't|couldn't|could not|unable|unfortunately|no|not|none|don't|"
     r"doesn't|as an ai|i'm not able|apolog\w*|customer|list|sentence|shown|removed|prompt|"
@@ -589,6 +601,13 @@ class Assistant:
             return (yield from self._sized(intent, state))
         if name is IntentName.SEARCH and _BRANDS_ASKED.search(text):
             return (yield from self._brands(intent, state))
+        if (
+            name in (IntentName.SEARCH, IntentName.REFINE, IntentName.PRODUCT_QUESTION)
+            and state.shown
+            and not intent.refs
+            and _WHICH_FEATURE.search(text)
+        ):
+            name = IntentName.COMPARE  # "which ones have a numeric keypad?" asks about them
         if name in (IntentName.SEARCH, IntentName.REFINE):
             asked = _superlative_asked(text, state.shown)
             measured = next((s for s in SUPERLATIVES if s[2] and s[0].search(text)), None)
@@ -1140,6 +1159,11 @@ class Assistant:
                 passages=policy.passages,
                 tools_called=policy.tools_called,
             )
+        feature = _WHICH_FEATURE.search(text)
+        if feature and state.shown and len(intent.refs) < 2:
+            words = [w for w in feature["what"].split() if w.lower() not in _FEATURE_FILLER]
+            if words:
+                return (yield from self._mentioning(" ".join(words), state))
         first = _FIRST_N.search(text)
         if len(intent.refs) >= 2:
             ids, problem = self._targets(intent, state)
@@ -1162,6 +1186,42 @@ class Assistant:
             tools_called=[called.name],
             table=table,
             refs=[state.shown.index(i) + 1 for i in ids if i in state.shown],
+        )
+
+    def _mentioning(self, what: str, state: SessionState) -> Generator[Event, None, Draft]:
+        """ "Which of these is wireless?": the products shown whose data mention every word
+        (through the shop vocabulary) and amount of `what`, by their numbers in the list. The
+        one that does becomes the subject ("add it"); what was shown stays shown."""
+        yield Status("compare", f"Looking for {what} among the products shown")
+        called = self.tools.call("get_product_details", {"product_ids": state.shown})
+        products: list[Product] = called.artifact
+        holding = [p for p in products if not _unmentioned(what, [p])]
+        n = len(products)
+        of = "the product shown" if n == 1 else f"the {n} products shown"
+        if not holding:
+            intro = (
+                f"The product shown does not mention {what!r}."
+                if n == 1
+                else f"None of {of} mentions {what!r}."
+            )
+            if state.filters.query:
+                intro += f' To search the catalog for it, say "{what} {state.filters.query}".'
+            return Draft(intro=intro, evidence=products, tools_called=[called.name])
+        cards = [ProductCard.of(p, f"mentions {what}") for p in holding]
+        numbers = [state.shown.index(p.id) + 1 for p in holding]
+        k = len(holding)
+        intro = (
+            f"Of {of}, {'all mention' if k == n > 1 else f'{k} mention' if k > 1 else '1 mentions'}"
+            f" {what!r}:"
+        )
+        return Draft(
+            intro=intro,
+            body="\n".join(c.line(i) for i, c in zip(numbers, cards, strict=True)),
+            cards=cards,
+            evidence=products,
+            tools_called=[called.name],
+            subject=holding[0].id if k == 1 else None,
+            refs=numbers,
         )
 
     def _superlative(

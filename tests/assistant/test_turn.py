@@ -538,6 +538,34 @@ def test_which_is_cheapest_is_answered_over_everything_shown(tmp_path: Path) -> 
     assert [c.id for c in r.products] == ["s3", "s1", "s2"]
 
 
+def test_which_of_these_has_a_feature_is_answered_from_the_products_shown(
+    tmp_path: Path,
+) -> None:
+    bot = make(tmp_path)
+    bot.respond("s", "bluetooth speaker")  # s1 and s2 say waterproof, s3 does not
+    r = bot.respond("s", "which of these are waterproof?")
+    assert r.reply == (
+        "Of the 3 products shown, 2 mention 'waterproof':\n"
+        "1. Sony SRS-XB13 waterproof bluetooth speaker - $49.99 - in stock\n"
+        "2. JBL Flip 5 waterproof bluetooth speaker - $89.95 - in stock"
+    )
+    assert [c.id for c in r.products] == ["s1", "s2"] and r.grounded
+    assert r.tools_called == ["get_product_details"] and r.table is None
+    # Without "of these", and with words that point at no feature: the same question.
+    r = bot.respond("s", "which one is compatible with sony?")
+    assert r.reply.startswith("Of the 3 products shown, 1 mentions 'sony':\n1. Sony SRS-XB13")
+    assert bot.respond("s", "is it in stock?").products[0].id == "s1"  # the subject now
+    r = bot.respond("s", "which ones have a microphone?")
+    assert r.reply == (
+        "None of the 3 products shown mentions 'microphone'. To search the catalog for it, say "
+        '"microphone bluetooth speaker".'
+    )
+    assert not r.products
+    # What was shown stays shown; a superlative is still a superlative.
+    assert bot.respond("s", "the third one").products[0].id == "s3"
+    assert "the cheapest is 3." in bot.respond("s", "which one is the cheapest?").reply
+
+
 def test_a_superlative_of_a_stated_size_counts_the_products_that_state_it(
     tmp_path: Path,
 ) -> None:
