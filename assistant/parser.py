@@ -366,6 +366,12 @@ _REFINE_CUE = re.compile(
 )
 _ANAPHORA = re.compile(r"\b(ones|these|those)\b", re.I)
 _FOR = re.compile(r"\bfor\b", re.I)
+# "a mouse that matches it", "a case to go with that one": what it goes with is no product word
+_GOES_WITH = re.compile(
+    r"\b(?:that|which|to|so it)\s+(?:would\s+|will\s+|can\s+)?(?:match(?:es)?|go(?:es)?\s+with|"
+    r"fits?(?:\s+with)?)\s+(?:it|that|this|them|those|these|mine)(?:\s+ones?)?\b|\bmatching\b",
+    re.I,
+)
 # A message that starts as a question ("when would option 5 arrive if I order today").
 _ASKS = re.compile(r"^\s*(?:when|how|what|whats|does|do|is|are|will|would|which|where|why)\b", re.I)
 # "does it work with mac?", "is that kettle cordless?", "how many pages does that toner do?"
@@ -479,7 +485,7 @@ _FILLER = re.compile(
     r"much|many|there|here|tell|know|let|more|less|compare|comparison|vs|versus|difference|"
     r"between|better|sort|sorted|sure|really|ok|okay|yes|yeah|yep|actually|maybe|hmm+|um+|oh|"
     r"too|meant|mean|no|whats|recommend|suggest|rated|"
-    r"ah|wow|nice|cool|awesome)\b",
+    r"ah|wow|nice|cool|awesome|now)\b",
     re.I,
 )
 
@@ -928,6 +934,7 @@ class MessageParser:
         word is the head, the kind of product wanted. So does a feature after "with": "laptops
         with 16gb ram" is "ram laptops", not "laptops ram" (a laptop RAM module)."""
         text = re.sub(r"[^\w\s'.-]", " ", _CONTRACTION.sub("", text))
+        text = _GOES_WITH.sub(" ", text)  # "a mouse that matches it" wants a mouse
         text = _REFINE_CUE.sub(lambda m: "_".join(m.group(0).split()), text)  # one word each
         parts = [
             [w.strip(".'-").replace("_", " ") for w in _FILLER.sub(" ", part).split()]
@@ -959,7 +966,9 @@ class MessageParser:
                     return IntentName.PRODUCT_QUESTION
                 return name
         asks = bool(_ASKS.match(text))
-        if (refs or _POINTER.search(text)) and _TAKE.search(text) and not asks:
+        # "a case to go with that one" takes nothing: it asks for a case
+        taken = _GOES_WITH.sub(" ", text)
+        if (refs or _POINTER.search(taken)) and _TAKE.search(taken) and not asks:
             return IntentName.ADD_TO_CART
         if order_id:
             return IntentName.ORDER_STATUS

@@ -110,6 +110,7 @@ _POLICY_TOPIC = re.compile(
 _NO_RATINGS = "The catalog holds no customer ratings, reviews or sales ranks."
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
+_FOR_ME = re.compile(r"\bfor (?:me|myself|us|ourselves)\b|\bmyself\b", re.I)
 # "which of these is wireless?", "which ones have bluetooth": what the products shown must
 # mention; answered from their data, never by a comparison table
 _WHICH_FEATURE = re.compile(
@@ -353,9 +354,9 @@ def plan_search(
             new.category = None  # new words may name another kind
     else:
         new = ActiveFilters(query=intent.query or (intent.category or ""))
-        if not (active.query or active.brands or active.attributes):
+        if not (active.query or active.brands or active.attributes) and not _FOR_ME.search(text):
             # A budget given before any product words ("a gift for my dad under 50", then "he
-            # likes music") holds for them.
+            # likes music") holds for them; not for the customer's own ("a bag for me").
             new.price_min, new.price_max = active.price_min, active.price_max
             new.in_stock = active.in_stock
     if other_values:

@@ -277,10 +277,19 @@ def test_puzzlement_and_filler_are_not_searches(text: str) -> None:
         ("really cheap speakers", "speakers"),
         ("why is that one so expensive?", ""),
         ("fine tip pens", "fine tip pens"),
+        ("now a laptop bag", "laptop bag"),
+        # what it goes with is no product word
+        ("a mouse that matches it", "mouse"),
+        ("a case to go with that one", "case"),
+        ("a matching mouse", "mouse"),
+        ("a sleeve that fits it", "sleeve"),
+        ("get a bag that goes with it", "bag"),
     ],
 )
 def test_conversational_words_stay_out_of_the_product_words(text: str, query: str) -> None:
-    assert PARSER.parse(text).query == query
+    got = PARSER.parse(text)
+    assert got.query == query
+    assert got.intent is not IntentName.ADD_TO_CART  # "to go with that one" takes nothing
 
 
 @pytest.mark.parametrize(

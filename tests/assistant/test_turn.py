@@ -246,6 +246,10 @@ def test_a_gift_without_product_words_asks_what_they_like(tmp_path: Path) -> Non
     r = bot.respond("s", "he likes bluetooth speakers")
     assert r.reply.startswith("Here are 2 matches for bluetooth speakers up to $60.00")
     assert {c.id for c in r.products} == {"s1", "s3"}
+    # The customer's own search does not take the gift's budget.
+    bot.respond("m", "a gift for my dad under 20")
+    r = bot.respond("m", "now a bluetooth speaker for me")
+    assert "up to $20.00" not in r.reply and {c.id for c in r.products} == {"s1", "s2", "s3"}
     # With product words, a gift is a search for them; "gift" and "wife" are not searched for.
     r = bot.respond("t", "a gift for my wife, maybe headphones")
     assert [c.id for c in r.products] == ["h1"] and "1 match for headphones:" in r.reply
