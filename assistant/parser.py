@@ -67,7 +67,13 @@ _AROUND = re.compile(
 # "$50 or so", "in the $50 range", "in the 300 dollar range": around the amount too.
 _AROUND_AFTER = re.compile(rf"(?<![\w.]){PRICE}\s*(?:or so|give or take)\b", re.IGNORECASE)
 _IN_RANGE = re.compile(rf"\bin the\s+{PRICE}\s*range\b", re.IGNORECASE)
-_BARE_DOLLAR = re.compile(r"\$\s*(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,6}(?:\.\d{1,2})?)")
+_BARE_DOLLAR = re.compile(
+    r"\$\s*(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,6}(?:\.\d{1,2})?)|"
+    # "make it 50 dollars", "100 bucks": the amount with its currency word, as "$50"
+    r"(?<![\w.$])(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,6}(?:\.\d{1,2})?)\s*"
+    r"(?:dollars?|bucks|usd)\b",
+    re.IGNORECASE,
+)
 
 _ORDER = re.compile(
     r"\border\s*(?:number|no\.?|num|id|#)?\s*[:#]?\s*([A-Z]{0,3}-?\d{3,10})\b", re.IGNORECASE
@@ -844,7 +850,7 @@ class MessageParser:
         if lo is None and hi is None:
             bare = _BARE_DOLLAR.search(text)
             if bare:
-                hi = _amount(bare.group(1))
+                hi = _amount(bare.group(1) or bare.group(2))
                 spans.append(bare.span())
         return lo, hi, spans
 

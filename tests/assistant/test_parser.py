@@ -82,6 +82,10 @@ def test_intent_rules(text: str, intent: str) -> None:
         ("close to 80 bucks", D("64.00"), D("96.00")),
         ("ballpark 50", D("40.00"), D("60.00")),
         ("50 range hood", None, None),  # a kitchen range, not a price range
+        # an amount with its currency word alone is a budget, as "$50" is
+        ("make it 50 dollars", None, D("50")),
+        ("headphones 100 bucks", None, D("100")),
+        ("make it 3", None, None),
     ],
 )
 def test_prices(text: str, lo: Decimal | None, hi: Decimal | None) -> None:
