@@ -95,14 +95,45 @@ def size_of(product: Product, key: str) -> float | None:
 
 
 # An amount of a query: "1 TB" as the parser writes capacities, '17"' as a search writes screen
-# sizes ("17 inch" too).
-AMOUNT = re.compile(r'(?<![\w.])(\d+(?:\.\d+)?)\s*(tb\b|gb\b|mb\b|inch\b|")', re.I)
+# sizes ("17 inch" too), and lengths ("3 m", "10 ft", "2 metres").
+_LENGTH_UNITS = r"m|cm|ft|feet|foot|metres?|meters?"
+AMOUNT = re.compile(
+    rf'(?<![\w.])(\d+(?:\.\d+)?)\s*(tb\b|gb\b|mb\b|inch\b|"|(?:{_LENGTH_UNITS})\b)', re.I
+)
 _IN_GB = {"tb": 1000.0, "gb": 1.0, "mb": 0.001}
+_IN_M = {"m": 1.0, "cm": 0.01, "ft": 0.3048}
+_LENGTH = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)\s*({_LENGTH_UNITS})\b", re.I)
+# A length stated in the other system is the same when within this share: 10 ft is 3.05 m,
+# 6 ft 1.83 m; 3 ft (0.91 m) is no 1 m.
+_LENGTH_TOLERANCE = 0.025
+
+
+def _unit(written: str) -> str:
+    """The unit as amounts name it: "metres" -> "m", "feet" -> "ft", '"' -> "inch"."""
+    u = written.lower()
+    if u in ('"', "inch"):
+        return "inch"
+    if u.startswith(("metre", "meter")):
+        return "m"
+    return "ft" if u in ("feet", "foot") else u
+
+
+def lengths_of(product: Product) -> list[float]:
+    """Every length the product's data states, in metres: its cable length, and the lengths
+    its title and description write ("3 m", "10 ft.", "1.8m")."""
+    text = " ".join((product.search_text(), *product.attributes.values()))
+    found = [float(m[1]) * _IN_M[_unit(m[2])] for m in _LENGTH.finditer(text)]
+    cable = size_of(product, "cable_length")
+    return found + ([cable] if cable is not None else [])
 
 
 def states_amount(product: Product, number: str, unit: str) -> bool:
     """Whether the product's data states this amount: written out ("1 TB", "1TB", '17"',
-    "17 inch"), or as its storage or memory in GB, or its screen diagonal in inches."""
+    "17 inch"), or as its storage or memory in GB, or its screen diagonal in inches; a length
+    in metres or feet, either way ("10 ft" is a 3 m cable, `lengths_of`)."""
+    if unit in _IN_M:  # a length, in either system
+        wanted = float(number) * _IN_M[unit]
+        return any(abs(v - wanted) <= _LENGTH_TOLERANCE * wanted for v in lengths_of(product))
     text = " ".join((product.search_text(), *product.attributes.values()))
     units = r'(?:inch\b|"|-inch\b)' if unit == "inch" else rf"{unit}\b"
     if re.search(rf"(?<![\d.]){re.escape(number)}\s*{units}", text, re.I):
@@ -115,11 +146,8 @@ def states_amount(product: Product, number: str, unit: str) -> bool:
 
 def amounts(query: str) -> list[tuple[str, str]]:
     """The amounts a query asks for, as (number, unit): "32 GB usb flash drive" ->
-    [("32", "gb")], '27" monitor' -> [("27", "inch")]."""
-    return [
-        (m[1], "inch" if m[2].lower() in ('"', "inch") else m[2].lower())
-        for m in AMOUNT.finditer(query)
-    ]
+    [("32", "gb")], '27" monitor' -> [("27", "inch")], "10 feet cable" -> [("10", "ft")]."""
+    return [(m[1], _unit(m[2])) for m in AMOUNT.finditer(query)]
 
 
 def _summary(product: Product) -> dict[str, Any]:
@@ -187,7 +215,9 @@ def kind_test(query: str) -> Callable[[str], bool]:
     """Whether the query names a category in full, through the shop vocabulary, and with its
     last word (the head: what is wanted, "bag" in "laptop bag"): "notebook" for "gaming
     laptop", "headphones/headset" for "head set"; not "notebook" for "laptop bag", "hair
-    styling set" for "head set", nor "adapter" for "hot shoe" words. The query is read once."""
+    styling set" for "head set", nor "adapter" for "hot shoe" words. An amount is no word of it
+    ("usb cable 2 m" is headed by "cable"). The query is read once."""
+    query = AMOUNT.sub(" ", query)
     tokens = tokenize(query)
     if not tokens:
         return lambda category: False
@@ -208,7 +238,7 @@ def headed_test(query: str) -> Callable[[str], bool]:
     own last word it is ("printer": "laser printer" and "inkjet printer" too, not "printer
     supplies"; "camera": "digital camera", not "camera case"); for more, one the query names
     in full (`kind_test`)."""
-    tokens = tokenize(query)
+    tokens = tokenize(AMOUNT.sub(" ", query))
     if len(tokens) != 1:
         return kind_test(query)
     heads = {tokens[0], *word_alternatives(tokens)[tokens[0]]}
@@ -219,19 +249,20 @@ def matching(hits: list[Hit], query: str) -> list[bool]:
     """Which hits contain most of the query's words (or their synonyms) and state every amount
     it asks for; all do when there is no query. "netflix gift cards" is not matched by a memory
     card, "order pizza" not by a cable that mentions ordering, "32 GB usb flash drive" not by a
-    16 GB one."""
-    tokens = tokenize(query)
+    16 GB one. An amount counts as stated, not as words: "hdmi cable 3 m" needs both words
+    of a 3 m cable, so a 3 m VGA cable is no match."""
+    asked = amounts(query)
+    tokens = tokenize(AMOUNT.sub(" ", query))
     words = set(tokens)
-    if not words:
+    if not words and not asked:
         return [True] * len(hits)
     alternatives = word_alternatives(tokens)  # "headset" covers "head" and "set"
-    asked = amounts(query)
 
     def covered(terms: set[str]) -> int:
         return sum(1 for w in words if w in terms or terms & alternatives[w])
 
     return [
-        2 * covered(set(h.matched_terms)) > len(words)
+        (not words or 2 * covered(set(h.matched_terms)) > len(words))
         and all(states_amount(h.product, number, unit) for number, unit in asked)
         for h in hits
     ]

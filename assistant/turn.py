@@ -200,7 +200,7 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
     that shows near matches says so ("none of them mentions 'waterproof'"), so that "matches for
     waterproof bluetooth speaker" never implies a fact the catalog does not state."""
     missing = [
-        f"{number} {unit if unit == 'inch' else unit.upper()}"
+        f"{number} {unit if unit in ('inch', 'm', 'cm', 'ft') else unit.upper()}"
         for number, unit in amounts(query)
         if not any(states_amount(p, number, unit) for p in products)
     ]
@@ -230,10 +230,18 @@ def _overlap(hits: list[Hit]) -> int:
 def _picked(hits: list[Hit], matched: list[bool], query: str) -> list[Hit]:
     """The hits a reply shows as matches. Hits that share no word with the query and rank
     below every hit that does are noise; one that the ranker placed among the matches stays,
-    unless the query asks for an amount: a 16 GB drive is no near match for "32 GB"."""
+    unless the query asks for an amount (a 16 GB drive is no near match for "32 GB") or it is
+    not of the kind the query names while others are ("headphones with a microphone": a
+    microphone is no near match)."""
     if amounts(query):
         return [h for h, m in zip(hits, matched, strict=True) if m]
-    return hits[: max(i for i, m in enumerate(matched) if m) + 1]
+    window = list(zip(hits, matched, strict=False))[
+        : max(i for i, m in enumerate(matched) if m) + 1
+    ]
+    names = kind_test(query)
+    if any(names(h.product.category) for h, _ in window):
+        return [h for h, m in window if m or names(h.product.category)]
+    return [h for h, _ in window]
 
 
 def _asked_about(text: str, products: list[Product], brands: list[str]) -> list[str]:

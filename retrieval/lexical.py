@@ -55,6 +55,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "pc": ("computer",),
     "computer": ("pc",),
     "cord": ("cable",),
+    "mic": ("microphone",),
+    "microphone": ("mic",),
+    "network": ("networking",),
+    "networking": ("network",),
 }
 SYNONYM_WEIGHT = 0.5
 # Query words that the catalog writes as one word ("head set": "headset" is in at least

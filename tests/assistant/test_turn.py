@@ -710,6 +710,58 @@ def test_an_amount_named_is_searched_first_and_said_when_no_product_states_it(
     assert r.reply.startswith("None of our memory card products mentions '1 TB'.")
 
 
+def test_a_feature_with_a_kind_shows_that_kind_not_the_feature_as_a_product(
+    tmp_path: Path,
+) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("p1", "Zeta wireless microphone", "60", category="microphone"),
+            product("h1", "Acme stereo headphones", "20", category="headphones"),
+            product("h2", "Acme headphones with remote and mic", "25", category="headphones"),
+            product("c1", "Audio cable for microphone and headphones", "5", category="cable"),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    r = bot.respond("s", "headphones with a microphone")
+    ids = [c.id for c in r.products]
+    assert ids[0] == "h2" and "p1" not in ids  # "mic" is a microphone; a microphone is no match
+    assert r.grounded
+
+
+def test_a_length_is_an_amount_in_metres_or_feet(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("h1", "Acme HDMI cable 3 m", "20", category="cable"),
+            product("h2", "Zeta 10 ft. HDMI cable", "15", category="cable"),
+            product("h3", "Zeta 3 ft HDMI cable", "9", category="cable"),
+            product("v1", "Acme VGA cable, 3m", "12", category="cable"),
+            product(
+                "u1",
+                "Acme USB cable",
+                "7",
+                category="cable",
+                attributes={"cable_length": "1.8"},
+            ),
+            product("u2", "Acme USB cable 0.5 m", "5", category="cable"),
+            product("n1", "Acme Cat6 5m networking cable", "6", category="networking cable"),
+            product("n2", "Acme Cat6 2m networking cable", "4", category="networking cable"),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    r = bot.respond("s", "hdmi cable at least 3 m")
+    # 10 ft is 3 m; 3 ft is not, nor is a 3 m VGA cable an HDMI cable
+    assert r.reply.startswith("Here are 2 matches for hdmi cable 3 m:")
+    assert {c.id for c in r.products} == {"h1", "h2"} and r.grounded
+    r = bot.respond("s", "6ft usb cable")  # 1.8 m, as its cable length states
+    assert [c.id for c in r.products] == ["u1"]
+    r = bot.respond("s", "usb cable 2 metres")
+    assert r.reply.startswith("None of our cable products mentions '2 m'.")
+    # "network" is the catalog's "networking"
+    assert [c.id for c in bot.respond("s", "network cable 5m").products] == ["n1"]
+
+
 def test_a_screen_size_finds_the_products_whose_titles_write_it_in_inch_marks(
     tmp_path: Path,
 ) -> None:
