@@ -294,7 +294,11 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
         re.compile(
             rf"\b(my {_CART}|what(?:'s| is) in (?:my|the) {_CART}|(?:view|show|"
             rf"open|see|check) (?:my |the )?{_CART}|{_CART} total|what (?:have|did) "
-            r"i (?:added|add|put))\b"
+            r"i (?:added|add|put)|"
+            # "what's my total?", "how much do I owe?": the cart's sum
+            r"(?:what(?:'s| is) )?(?:my|the) (?:total|subtotal|grand total)(?! (?:price|cost) of)|"
+            r"how much (?:do i owe|is (?:it|everything|that) (?:all )?(?:together|in total)|"
+            r"in total))\b"
             # "remove it", "delete the second one": only the cart has things to remove.
             r"|^\s*(?:(?:ok|okay|please|actually|now),?\s+)*(?:remove|delete)\b",
             re.I,
@@ -318,6 +322,12 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     ),
 ]
 _ORDER_INTENTS = {IntentName.ORDER_STATUS, IntentName.CANCEL_ORDER, IntentName.RETURN_REQUEST}
+# A message that starts by adding something pointed at: the cart, whatever it names
+_ADD_LEAD = re.compile(
+    r"^\s*(?:(?:ok|okay|yes|yeah|please|and|then|now|also|great|perfect),?\s+)*(?:add|put)\s+"
+    r"(?:the|that|this|those|these|it|them|both|\d+|two|three|a couple)\b",
+    re.I,
+)
 _TAKE = re.compile(r"\b(buy|take|order|purchase|get|add|go (?:with|for))\b", re.I)
 _GREETING = re.compile(
     r"^\s*(hi|hello|hey|good (?:morning|afternoon|evening)|howdy|hiya|greetings)\b[\s!.,]*"
@@ -972,6 +982,8 @@ class MessageParser:
                     return IntentName.PRODUCT_QUESTION
                 return name
         asks = bool(_ASKS.match(text))
+        if _ADD_LEAD.match(text):
+            return IntentName.ADD_TO_CART  # "add the epson magenta one", "put the printer in"
         # "a case to go with that one" takes nothing: it asks for a case
         taken = _GOES_WITH.sub(" ", text)
         if (refs or _POINTER.search(taken)) and _TAKE.search(taken) and not asks:

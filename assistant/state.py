@@ -71,6 +71,8 @@ class SessionState(BaseModel):
             (set and read by the service desk, e.g. {"action": "return", "order_id": "1011"}).
         order_id: The order the conversation is about ("I want to return it").
         stalls: Consecutive service turns without progress (two hand the conversation over).
+        seen: Products shown or talked about, the most recent first ("add the printer" after
+            the ink cartridges for it were listed).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -84,6 +86,7 @@ class SessionState(BaseModel):
     pending: dict[str, Any] | None = None
     order_id: str | None = None
     stalls: int = 0
+    seen: list[str] = Field(default_factory=list)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from assistant.extract import MIN_WAIT, IntentExtractor
 from assistant.grounding import Evidence, check, check_sentence
 from assistant.intent import Intent, IntentName
 from assistant.llm_data import reply_messages
-from assistant.parser import SUPERLATIVES, Superlative, is_closing
+from assistant.parser import SUPERLATIVES, MessageParser, Superlative, is_closing
 from assistant.reply import (
     Draft,
     Event,
@@ -110,6 +110,20 @@ _POLICY_TOPIC = re.compile(
 _NO_RATINGS = "The catalog holds no customer ratings, reviews or sales ranks."
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
+_ORDINAL = re.compile(
+    r"first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|cheapest|priciest|more|same|"
+    r"another|other|again|both|all|more",
+    re.I,
+)
+_SEEN = 30  # products a session remembers as seen
+# What an add to cart says besides the product it names: "ok add the printer to my cart"
+_CART_TALK = re.compile(
+    r"\b(?:add|put|take|buy|purchase|order|grab|get|go (?:with|for)|i'?ll|i will|want|"
+    r"(?:to|in|into|on) (?:my |the )?(?:cart|basket|bag|order)|cart|basket|also|too|"
+    r"make|change|set|update|couple|pair|few|"
+    r"\d+|two|three|four|five|six|x|of|those|these|them|it|one|ones)\b",
+    re.I,
+)
 _FOR_ME = re.compile(r"\bfor (?:me|myself|us|ourselves)\b|\bmyself\b", re.I)
 # "which of these is wireless?", "which ones have bluetooth": what the products shown must
 # mention; answered from their data, never by a comparison table
@@ -225,6 +239,13 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
 def _overlap(hits: list[Hit]) -> int:
     """The most query words any of the hits holds; -1 when there are no hits."""
     return max((len(h.matched_terms) for h in hits), default=-1)
+
+
+def _cart_named(text: str) -> list[str]:
+    """The product words an add to cart names ("add the printer" -> ["printer"]); none for
+    "add it", "I'll take the first one", "add 2 more"."""
+    words = MessageParser.content(_CART_TALK.sub(" ", text))
+    return [w for w in words if not _ORDINAL.fullmatch(w)]
 
 
 def _picked(hits: list[Hit], matched: list[bool], query: str) -> list[Hit]:
@@ -534,6 +555,8 @@ class Assistant:
             state.shown = draft.shown
         if draft.subject is not None:
             state.subject = draft.subject
+        recent = [*([state.subject] if state.subject else []), *state.shown, *state.seen]
+        state.seen = list(dict.fromkeys(recent))[:_SEEN]
         state.turns += 1
         result.seconds = time.perf_counter() - started
         result.timings = {k: round(v, 3) for k, v in timings.items()}
@@ -652,8 +675,56 @@ class Assistant:
             return Draft(intro=_GREETING)
         if name is IntentName.OTHER:
             return Draft(intro=_closing_reply(text) if is_closing(text) else _HELP)
+        if (
+            name is IntentName.ADD_TO_CART
+            and not intent.refs
+            and _superlative_asked(text, state.shown) is None
+            and (words := _cart_named(text))
+        ):
+            # "ok add the printer to my cart": the product it names, among those shown, else
+            # among those shown before; never the subject when the words name another
+            named, problem = self._named(words, state)
+            if problem is not None:
+                return problem
+            if named is not None:
+                intent = intent.model_copy(update={"refs": named[0]}) if named[0] else intent
+                state.subject = named[1] or state.subject
         yield Status("service", "Checking with the store")
         return self.service.handle(intent, state, text)
+
+    def _named(
+        self, words: list[str], state: SessionState
+    ) -> tuple[tuple[list[int], str | None] | None, Draft | None]:
+        """The product `words` name ("printer", "epson magenta"): its position among those
+        shown, else its id among those seen before; or the question which, when several or
+        none is. Words of no product's data ("add it please") name nothing: (None, None)."""
+        said = " ".join(words)
+
+        def holds(p: Product) -> bool:
+            return not _unmentioned(said, [p])
+
+        shown = self._shown(state)
+        positions = [i for i, p in enumerate(shown, 1) if holds(p)]
+        if len(positions) == 1:
+            return ([positions[0]], None), None
+        if len(positions) > 1:
+            which = [shown[i - 1] for i in positions]
+            listed = "; ".join(f"{i}. {p.title}" for i, p in zip(positions, which, strict=True))
+            return None, Draft(
+                intro=f'Which {said} do you mean: {listed}? Say "add number {positions[0]}", '
+                "for example.",
+                evidence=which,
+            )
+        earlier = [p for p in self.index.get_many(state.seen) if p.id not in state.shown]
+        before = [p for p in earlier if holds(p)]
+        if before:
+            return ([], before[0].id), None  # the most recent of them
+        if not shown and not earlier:
+            return None, None
+        return None, Draft(
+            intro=f"I cannot tell which product you mean by {said!r}: none shown is one. "
+            'Search for it first, or say "add the second one".'
+        )
 
     def _search(
         self, intent: Intent, state: SessionState, text: str

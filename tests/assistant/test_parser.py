@@ -209,6 +209,12 @@ def test_first_and_last_point_at_products_only_when_used_so(
         ("I ordered a tablet last week, where is it?", "order_status"),
         ("stop my order 7781 before it ships", "cancel_order"),
         ("hello, how are you?", "greeting"),
+        ("what's my total?", "view_cart"),
+        ("how much do I owe?", "view_cart"),
+        ("can I change the shipping address?", "policy_question"),
+        ("total war game", "search"),
+        ("add the epson magenta one", "add_to_cart"),
+        ("ok put the printer in my basket", "add_to_cart"),
         ("thanks!", "other"),
     ],
 )

@@ -544,3 +544,27 @@ def test_a_policy_question_naming_an_order_says_where_that_order_stands(tmp_path
     other = bot.respond("t", f"wrong address on order {theirs.id}", "C001")
     assert other.reply.startswith('Our store policy ("Changing an order") says:')
     assert f"Order {theirs.id}" not in other.reply and "Total:" not in other.reply
+
+
+def test_an_add_that_names_a_product_adds_that_product(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    bot.respond("s", "bluetooth speaker", "C001")  # s1 Sony, s2 JBL, s3 Anker
+    r = bot.respond("s", "add the jbl one", "C001")
+    assert r.reply.startswith("Added JBL Flip 5 waterproof bluetooth speaker ($89.95)")
+    r = bot.respond("s", "add the speaker", "C001")  # three are shown: which?
+    assert r.reply.startswith(
+        "Which speaker do you mean: 1. Sony SRS-XB13 waterproof bluetooth speaker; 2. JBL Flip "
+        "5 waterproof bluetooth speaker; 3. Anker Soundcore mini bluetooth speaker? "
+        'Say "add number 1", for example.'
+    )
+    assert r.grounded and not r.state_changed
+    bot.respond("s", "logitech mouse", "C001")
+    # named, not shown now, shown before: that product, not the subject or the list
+    r = bot.respond("s", "ok add the sony speaker to my cart", "C001")
+    assert r.reply.startswith("Added Sony SRS-XB13 waterproof bluetooth speaker ($49.99)")
+    r = bot.respond("s", "add the printer", "C001")  # nothing seen is a printer
+    assert r.reply.startswith("I cannot tell which product you mean by 'printer'")
+    assert not r.state_changed
+    assert sorted(line.product_id for line in store_of(bot).cart("C001")) == ["s1", "s2"]
+    # "add it" still adds the subject
+    assert bot.respond("s", "add it", "C001").reply.startswith("Added Sony SRS-XB13")
