@@ -224,7 +224,7 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
         re.compile(
             r"\b(polic(?:y|ies)|warranty|guarantee|(?:shipping|delivery) (?:costs?|times?|fees?|"
             r"charges?|options?)|free (?:shipping|delivery)|how much (?:is|does) (?:the )?"
-            r"(?:shipping|delivery)|how (?:long|many days)\b.*\b(?:return|ship|deliver)\w*|"
+            r"(?:shipping|delivery)|how (?:long|many days)\b.*\b(?:return|ship|deliver|refund)\w*|"
             r"returns? window|privacy|payment (?:methods?|options?)|pay (?:with|by|using)|"
             r"how (?:do|can|should|could) (?:i|we) pay|"
             # the whole message asks to check out ("can I check out now?"), nothing else
@@ -250,13 +250,31 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
         ),
     ),
     (
+        # where a return or refund stands: the orders' returns, not a new return
+        IntentName.ORDER_STATUS,
+        re.compile(
+            r"\b(?:status of (?:my |the |a )?(?:refund|return|rma)|(?:refund|return|rma) status|"
+            r"where(?:'s|s| is) (?:my|the) (?:refund|money|return)|"
+            r"(?:did|have) (?:you|u) (?:get|got|receive|received) (?:my|the) return|"
+            r"(?:has|was|is) my (?:refund|return) (?:been )?(?:processed|approved|received|"
+            r"through|done|issued|complete)|"
+            r"(?:haven'?t|have not|didn'?t|did not|still not|not yet) (?:got|gotten|received|"
+            r"seen) (?:my|the|a|any) (?:refund|money))\b",
+            re.I,
+        ),
+    ),
+    (
         IntentName.RETURN_REQUEST,
         re.compile(
             r"\b(return (?:it|this|that|them|my|the|an?|order|request|#?\d)|"
             r"(?:want|like|need) to return|send (?:it|this|them) back|send back|"
             r"refund|rma|money back|return label|start a return|a return for|"
             r"(?:want|need|get) a replacement|exchange (?:it|this|that|them|my|the|an?)|"
-            r"arrived (?:damaged|broken|faulty))\b",
+            r"arrived (?:damaged|broken|faulty)|"
+            # "I received a damaged item", "the speaker came broken"
+            r"(?:received|got|came|arrived|delivered)(?: [\w'-]+){0,3} (?:damaged|broken|faulty|"
+            r"defective|cracked|smashed|dented)|(?:damaged|broken|faulty|defective) (?:item|"
+            r"product|package|parcel|one|delivery) (?:arrived|came|was delivered))\b",
             re.I,
         ),
     ),

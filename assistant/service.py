@@ -132,6 +132,7 @@ _ORDER_WORDS = frozenset(
 )
 
 _LATEST = re.compile(r"\b(last|latest|most recent|newest|previous)\b", re.I)
+_REFUND_ASKED = re.compile(r"\b(refunds?|returns?|rma|money)\b", re.I)
 _ON_THE_WAY = ("processing", "shipped")  # not delivered, cancelled or returned yet
 _LIST = re.compile(r"\b(orders|order history|all (?:of )?my|list)\b", re.I)
 _SIGN_IN = (
@@ -268,6 +269,8 @@ class StoreServiceDesk:
         if name is IntentName.ORDER_STATUS:
             if intent.order_id:
                 return self._status(intent.order_id, state)
+            if _REFUND_ASKED.search(text):
+                return self._returns(state)  # "what's the status of my refund?"
             if _LATEST.search(text) and not _LIST.search(text):
                 return self._latest(state)  # "what did I order last?"
             if state.order_id and not _LIST.search(text):
@@ -322,6 +325,34 @@ class StoreServiceDesk:
         outcome.intro = "Your latest order: " + outcome.intro
         outcome.tools_called = [called.name, *outcome.tools_called]
         return outcome, progress
+
+    def _returns(self, state: SessionState) -> Outcome:
+        """Where the customer's returns stand: each order with a return, its status and
+        items, then when refunds are paid (the policy's words)."""
+        called = self._call("list_orders", {}, state)
+        orders: list[Order] = called.artifact  # newest first
+        returned = [o for o in orders if o.rma]
+        if not returned:
+            return Draft(
+                intro='You have no returns. To start one, say "I want to return order" and its '
+                "number.",
+                passages=[called.content],
+                tools_called=[called.name],
+            ), True
+        statuses = [self._call("order_status", {"order_id": o.id}, state) for o in returned]
+        texts = [status_text(c.artifact) for c in statuses if c.artifact is not None]
+        draft = Draft(
+            intro="Your returns, newest first:" if len(texts) > 1 else "Your return:",
+            body="\n\n".join(texts),
+            passages=[called.content, *(c.content for c in statuses)],
+            tools_called=[called.name, *(c.name for c in statuses)],
+        )
+        policy, _ = self._policy("when is my refund paid")
+        if policy.body:
+            draft.body += f"\n\n{policy.intro}\n{policy.body}"
+            draft.passages = [*draft.passages, *policy.passages]
+            draft.tools_called = [*draft.tools_called, *policy.tools_called]
+        return draft, True
 
     def _on_the_way(self, state: SessionState) -> Outcome:
         """One order asked after without its number: the orders not delivered yet (being

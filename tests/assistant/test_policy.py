@@ -98,6 +98,7 @@ QUESTIONS = {
     "what do you do with my personal data?": "Privacy",
     "can I change the shipping address?": "Changing an order",
     "I changed my mind, can I cancel?": "Cancellations",
+    "how long do refunds take?": "Returns: refunds",
 }
 
 

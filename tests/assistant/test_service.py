@@ -568,3 +568,25 @@ def test_an_add_that_names_a_product_adds_that_product(tmp_path: Path) -> None:
     assert sorted(line.product_id for line in store_of(bot).cart("C001")) == ["s1", "s2"]
     # "add it" still adds the subject
     assert bot.respond("s", "add it", "C001").reply.startswith("Added Sony SRS-XB13")
+
+
+def test_a_refund_status_question_shows_the_returns_and_when_refunds_are_paid(
+    tmp_path: Path,
+) -> None:
+    bot = make_assistant(tmp_path)
+    returned = [o for o in store_of(bot).orders("C001") if o.rma]
+    assert len(returned) == 1 and returned[0].rma is not None
+    r = bot.respond("s", "what's the status of my refund?", "C001")
+    assert r.reply.startswith(f"Your return:\nOrder {returned[0].id} (placed ")
+    assert f"Return {returned[0].rma.id} is {returned[0].rma.status}." in r.reply
+    assert 'Our store policy ("Returns: refunds") says:' in r.reply
+    assert "within 5 business days" in r.reply and r.grounded and not r.state_changed
+    assert r.tools_called == ["list_orders", "order_status", "search_policies"]
+    # a customer without returns is told so, and how to start one
+    line = OrderLine("s1", "Zeta speaker", "speaker", Decimal("10.00"), "USD", 1)
+    store_of(bot).insert(
+        [Customer("C901", "Bo", "bo@example.com")],
+        [NewOrder("990", "C901", "processing", datetime(2026, 11, 1, tzinfo=UTC), [line])],
+    )
+    none = bot.respond("t", "where is my refund?", "C901")
+    assert none.reply.startswith("You have no returns.")
