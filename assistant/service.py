@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from contextlib import AbstractContextManager
+from datetime import date
 from typing import Any, Protocol
 
 from assistant.intent import Intent, IntentName
@@ -286,6 +287,9 @@ class StoreServiceDesk:
             return self._which(name, state, text, newest, words)
         return self._order_action(name, order_id, state, text)
 
+    def _today(self) -> date:
+        return self.tools.store.now().date()
+
     def _signed_in(self, state: SessionState) -> bool:
         customer = state.customer_id
         return customer is not None and self.tools.store.customer(customer) is not None
@@ -312,7 +316,9 @@ class StoreServiceDesk:
             return self._not_found(order_id, called)
         state.order_id = order.id
         return Draft(
-            intro=status_text(order), passages=[called.content], tools_called=[called.name]
+            intro=status_text(order, self._today()),
+            passages=[called.content],
+            tools_called=[called.name],
         ), True
 
     def _latest(self, state: SessionState) -> Outcome:
@@ -340,7 +346,7 @@ class StoreServiceDesk:
                 tools_called=[called.name],
             ), True
         statuses = [self._call("order_status", {"order_id": o.id}, state) for o in returned]
-        texts = [status_text(c.artifact) for c in statuses if c.artifact is not None]
+        texts = [status_text(c.artifact, self._today()) for c in statuses if c.artifact is not None]
         draft = Draft(
             intro="Your returns, newest first:" if len(texts) > 1 else "Your return:",
             body="\n\n".join(texts),
@@ -368,7 +374,7 @@ class StoreServiceDesk:
             outcome.tools_called = [called.name, *outcome.tools_called]
             return outcome, progress
         statuses = [self._call("order_status", {"order_id": o.id}, state) for o in open_]
-        texts = [status_text(c.artifact) for c in statuses if c.artifact is not None]
+        texts = [status_text(c.artifact, self._today()) for c in statuses if c.artifact is not None]
         if len(texts) == 1:
             state.order_id = open_[0].id  # "can I cancel it?" is about this one
             intro = "Your order on its way: " + texts[0]
@@ -805,8 +811,9 @@ class StoreServiceDesk:
         )
 
 
-def status_text(order: Order) -> str:
-    """An order's status, items and tracking as the customer reads them."""
+def status_text(order: Order, today: date | None = None) -> str:
+    """An order's status, items and tracking as the customer reads them; a shipped order past
+    its expected date (on `today`) says so, and how to have it looked into."""
     placed = order.placed_at.date().isoformat()
     ship = order.shipment
     head = f"Order {order.id} (placed {placed}) "
@@ -817,6 +824,12 @@ def status_text(order: Order) -> str:
             f"shipped on {ship.shipped_at.date().isoformat()} with {ship.carrier}, tracking "
             f"number {ship.tracking}; it is expected on {ship.eta.date().isoformat()}."
         )
+        late = (today - ship.eta.date()).days if today else 0
+        if late > 0:
+            head += (
+                f" That is {late} day{'s' if late != 1 else ''} ago: if it has not arrived, say "
+                '"agent" and a human agent will look into it with the carrier.'
+            )
     elif order.status in ("delivered", "returned") and ship and ship.delivered_at:
         head += f"was delivered on {ship.delivered_at.date().isoformat()} ({ship.carrier}, "
         head += f"tracking number {ship.tracking})."

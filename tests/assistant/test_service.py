@@ -8,7 +8,7 @@ the authorisation matrix: another customer's order reads exactly like a missing 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -590,3 +590,23 @@ def test_a_refund_status_question_shows_the_returns_and_when_refunds_are_paid(
     )
     none = bot.respond("t", "where is my refund?", "C901")
     assert none.reply.startswith("You have no returns.")
+
+
+def test_a_shipped_order_past_its_expected_date_says_so_and_how_to_have_it_looked_into(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    bot = make_assistant(tmp_path, store=seeded_store(clock=clock))
+    shipped = orders_of(store_of(bot), "C001", "shipped")[0]
+    order = store_of(bot).order("C001", shipped)
+    assert order and order.shipment
+    clock.now = order.shipment.eta  # the expected day: not late
+    r = bot.respond("s", f"where is my order {shipped}?", "C001")
+    assert "ago" not in r.reply and "agent" not in r.reply
+    clock.now = order.shipment.eta + timedelta(days=3)
+    r = bot.respond("s", f"where is my order {shipped}?", "C001")
+    assert (
+        f"it is expected on {order.shipment.eta.date().isoformat()}. That is 3 days ago: if it "
+        'has not arrived, say "agent" and a human agent will look into it with the carrier.'
+    ) in r.reply
+    assert r.grounded
