@@ -340,6 +340,14 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
     ),
 ]
 _ORDER_INTENTS = {IntentName.ORDER_STATUS, IntentName.CANCEL_ORDER, IntentName.RETURN_REQUEST}
+# A question about an attribute of what is shown: "how big is the screen?", "what's the weight"
+_ATTRIBUTE_QUESTION = re.compile(
+    r"^\s*(?:and |so |ok |okay )?(?:how (?:big|large|heavy|long) (?:is|are) (?:the|its|their) "
+    r"(?:screen|display|battery|cable)|what(?:'s| is| are) (?:the|its|their) (?:screen size|"
+    r"display size|weight|battery life|storage(?: capacity)?|capacity|cable length|colou?rs?)|"
+    r"how much (?:do|does) (?:it|they|the \w+) weigh)\b",
+    re.I,
+)
 # A message that starts by adding something pointed at: the cart, whatever it names
 _ADD_LEAD = re.compile(
     r"^\s*(?:(?:ok|okay|yes|yeah|please|and|then|now|also|great|perfect),?\s+)*(?:add|put)\s+"
@@ -1013,6 +1021,8 @@ class MessageParser:
             return IntentName.PRODUCT_QUESTION
         if question and _IT_QUESTION.search(text):
             return IntentName.PRODUCT_QUESTION
+        if _ATTRIBUTE_QUESTION.search(text):
+            return IntentName.PRODUCT_QUESTION  # "how big is the screen?" of what is shown
         if _REFINE.search(text):
             return IntentName.REFINE
         if refs or (question and _POINTER.search(text)):

@@ -142,6 +142,10 @@ def mention_text(product: Product, word: str) -> str | None:
     return None
 
 
+# How a reply names an attribute where its key would not read well
+LABELS = {"display_diagonal": "screen size"}
+
+
 def details_text(
     product: Product, asked: list[str], full: bool, about: list[str] | None = None
 ) -> str:
@@ -157,7 +161,7 @@ def details_text(
         f"{product.title}: {money(product.price, product.currency)}, {stock_phrase(product.stock)}."
     ]
     for key in asked:
-        label = key.replace("_", " ")
+        label = LABELS.get(key, key.replace("_", " "))
         value = product.attributes.get(key)
         parts.append(
             f"Its {label} is {measure(key, value)}."

@@ -84,9 +84,22 @@ _ATTRIBUTE_WORDS = {
     "weight": re.compile(r"\b(weight|weigh|heavy)\b", re.I),
     "material": re.compile(r"\bmaterial\b", re.I),
     "cable_length": re.compile(r"\b(cable length|how long is the cable)\b", re.I),
+    "display_diagonal": re.compile(
+        r"\b(screen size|display size|how (?:big|large) is (?:the |its |their )?(?:screen|display)|"
+        r"size of (?:the |its |their )?(?:screen|display))\b",
+        re.I,
+    ),
+    "storage_capacity": re.compile(r"\b(storage|capacity|how much space)\b", re.I),
+    "battery_life": re.compile(r"\b(battery life|how long does the battery)\b", re.I),
     "connector": re.compile(r"\b(connector|plug|port)\b", re.I),
     "compatibility": re.compile(r"\b(compatible|compatibility|work with)\b", re.I),
 }
+# Words that ask for an attribute named in `_ATTRIBUTE_WORDS`, no word to look up beside it
+# ("how big is the screen?" asks the screen size, not where "big" occurs)
+_ATTRIBUTE_TERMS = frozenset(
+    "big large size screen display heavy weight battery life storage space capacity long "
+    "cable length".split()
+)
 # Words of a product question that ask nothing of the product's data ("does the first one
 # come with ..."); what is left ("lens") is looked up in that data (`mention_text`).
 _NOT_ASKED = frozenset(
@@ -113,6 +126,12 @@ _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
 _ORDINAL = re.compile(
     r"first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|cheapest|priciest|more|same|"
     r"another|other|again|both|all|more",
+    re.I,
+)
+# One product by price: "show me the cheapest", "the most expensive one" (not "the cheapest ones")
+_THE_EXTREME = re.compile(
+    r"\bthe (?:cheapest|least expensive|lowest priced|most expensive|priciest)(?: one)?\b"
+    r"(?!\s+(?:ones|first)\b)",
     re.I,
 )
 _SEEN = 30  # products a session remembers as seen
@@ -654,6 +673,8 @@ class Assistant:
                 # shown; "cheapest first" sorts
                 return (yield from self._superlative(asked, state))
             draft = yield from self._search(intent, state, text)
+            if intent.sort and draft.shown and _THE_EXTREME.search(text) and not draft.subject:
+                draft.subject = draft.shown[0]  # "show me the cheapest": "it" is that one now
             if measured is None or not draft.shown or len(draft.shown) < 2:
                 return draft
             # "the lightest one under 1000", "which laptop has the biggest screen": the search,
@@ -1167,6 +1188,16 @@ class Assistant:
         if not intent.refs and (most := _superlative_asked(text, state.shown)) is not None:
             return (yield from self._superlative(most, state))  # "what is the cheapest one?"
         ids, problem = self._targets(intent, state)
+        listed = False
+        if (
+            problem
+            and state.shown
+            and not intent.refs
+            and not intent.attributes
+            and any(p.search(text) for p in _ATTRIBUTE_WORDS.values())
+        ):
+            # "how big is the screen?" over a list: each product shown answers
+            ids, problem, listed = state.shown, None, True
         if problem:
             if intent.query and not intent.refs:  # a question naming a product: search for it
                 return (
@@ -1197,8 +1228,16 @@ class Assistant:
         full = bool(_DETAIL_WORDS.search(text.lower()))
         positions = [state.shown.index(p.id) + 1 for p in products if p.id in state.shown]
         values = {t for v in intent.attributes.values() for t in tokenize(v)}
-        about = [w for w in _asked_about(text, products, intent.brands) if w not in values]
+        about = [
+            w
+            for w in _asked_about(text, products, intent.brands)
+            if w not in values and not (asked and w in _ATTRIBUTE_TERMS)
+        ]
         body = [details_text(p, asked, full, about) for p in products]
+        if listed:
+            body = [
+                f"{state.shown.index(p.id) + 1}. {b}" for p, b in zip(products, body, strict=True)
+            ]
         passages: list[str] = []
         tools_called = [called.name]
         # The catalog holds no warranty or shipping terms per product; the store policy does.
@@ -1213,8 +1252,8 @@ class Assistant:
             evidence=products,
             passages=passages,
             tools_called=tools_called,
-            subject=products[0].id,
-            refs=positions,
+            subject=None if listed else products[0].id,
+            refs=[] if listed else positions,
         )
 
     def _compare(

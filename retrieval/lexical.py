@@ -55,6 +55,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "pc": ("computer",),
     "computer": ("pc",),
     "cord": ("cable",),
+    "phone": ("smartphone",),
     "mic": ("microphone",),
     "microphone": ("mic",),
     "network": ("networking",),

@@ -1232,3 +1232,38 @@ def test_a_number_the_customer_typed_in_the_search_may_be_repeated(tmp_path: Pat
     assert typed.wrote and typed.reply.startswith("These k120 keyboard options"), typed.violations
     invented = bot.respond("s", "only Logitech")  # "3" was never typed
     assert not invented.wrote and any("numbers" in v for v in invented.violations)
+
+
+def test_an_attribute_question_over_a_list_answers_for_each_product_shown(
+    tmp_path: Path,
+) -> None:
+    bot = make(tmp_path, index=_sized_catalog())
+    shown = [c.id for c in bot.respond("s", "lcd tv under 141").products]
+    assert shown == ["t24", "t32", "t40"]
+    r = bot.respond("s", "how big is the screen?")
+    assert r.reply == (
+        '1. Vista 24 inch LCD TV: $124.00, in stock. Its screen size is 24".\n'
+        '2. Vista 32 inch LCD TV: $132.00, in stock. Its screen size is 32".\n'
+        '3. Vista 40 inch LCD TV: $140.00, in stock. Its screen size is 40".'
+    )
+    assert r.grounded and [c.id for c in r.products] == shown
+    # no single product became the subject: "is it in stock?" still asks which
+    assert bot.respond("s", "is it in stock?").reply.startswith("Which product do you mean?")
+    # "show me the cheapest" makes the cheapest the subject
+    r = bot.respond("s", "show me the cheapest")
+    assert r.products[0].id == "t24"
+    assert bot.respond("s", "what's the screen size?").reply == (
+        'Vista 24 inch LCD TV: $124.00, in stock. Its screen size is 24".'
+    )
+
+
+def test_phone_finds_smartphones(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("p1", "Samsung Galaxy A51 128 GB", "283", category="smartphone"),
+            product("c1", "Samsung mobile phone case Black", "20", category="mobile phone case"),
+        ]
+    )
+    r = make(tmp_path, index=index).respond("s", "samsung phones")
+    assert r.products[0].id == "p1"
