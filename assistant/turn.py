@@ -146,10 +146,14 @@ _CART_TALK = re.compile(
 _FOR_ME = re.compile(r"\bfor (?:me|myself|us|ourselves)\b|\bmyself\b", re.I)
 # "which of these is wireless?", "which ones have bluetooth": what the products shown must
 # mention; answered from their data, never by a comparison table
+_FEATURE_VERB = (
+    r"(?:is|are|has|have|comes? with|supports?|includes?|offers?|works? with|"
+    r"is compatible with|are compatible with)"
+)
 _WHICH_FEATURE = re.compile(
-    r"\bwhich (?:one|ones|of (?:these|them|those)(?: ones)?|of the (?:two|three|four|five|"
-    r"[2-5])(?: ones)?)\s+(?:is|are|has|have|comes? with|supports?|includes?|offers?|"
-    r"works? with|is compatible with|are compatible with)\s+(?P<what>[^?!.]+)",
+    r"\b(?:which (?:one|ones|of (?:these|them|those)(?: ones)?|of the (?:two|three|four|five|"
+    rf"[2-5])(?: ones)?)\s+{_FEATURE_VERB}|(?:do|does|are|is|can|will) any (?:of (?:these|"
+    rf"them|those)(?: ones)?|one)(?:\s+{_FEATURE_VERB}|\s+come with)?)\s+(?P<what>[^?!.]+)",
     re.I,
 )
 _FEATURE_FILLER = frozenset(
@@ -258,6 +262,14 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
 def _overlap(hits: list[Hit]) -> int:
     """The most query words any of the hits holds; -1 when there are no hits."""
     return max((len(h.matched_terms) for h in hits), default=-1)
+
+
+def _written(number: str, unit: str) -> str:
+    """An amount as a search writes it: screens as Icecat's titles do ('24"'), capacities in
+    capitals ("32 GB"), lengths as they are ("3 m")."""
+    if unit == "inch":
+        return f'{number}"'
+    return f"{number} {unit.upper() if unit in ('gb', 'tb', 'mb') else unit}"
 
 
 def _cart_named(text: str) -> list[str]:
@@ -391,6 +403,14 @@ def plan_search(
     ]
     if refining:
         new = active.model_copy(deep=True)
+        said = " ".join(words)
+        if words and amounts(said) and not AMOUNT.sub(" ", said).strip():
+            # "what about 24 inch?" after '27" gaming monitor': another amount of the same
+            # products, in place of the one the query holds ('24" gaming monitor')
+            written = [_written(n, u) for n, u in amounts(said)]
+            rest = AMOUNT.sub(" ", active.query).split()
+            new.query = " ".join([*written, *rest])
+            words = []
         if words:
             # "what about mice?" starts over; "any android ones?" narrows the kind shown, its
             # words first so that the last word still names the kind ("android tablets")
@@ -408,7 +428,10 @@ def plan_search(
             new.price_min, new.price_max = active.price_min, active.price_max
             new.in_stock = active.in_stock
     if other_values:
-        new.query = " ".join([*other_values, new.query]).strip()  # "32 GB memory card"
+        # "32 GB memory card"; an amount named again replaces the one the query held ("and
+        # 64gb?" after "32gb usb stick" is "64 GB usb stick")
+        held = AMOUNT.sub(" ", new.query) if any(amounts(v) for v in other_values) else new.query
+        new.query = " ".join([*other_values, *held.split()]).strip()
     if intent.brands:
         new.brands = list(intent.brands)
     if intent.in_stock:
@@ -1329,10 +1352,11 @@ class Assistant:
         cards = [ProductCard.of(p, f"mentions {what}") for p in holding]
         numbers = [state.shown.index(p.id) + 1 for p in holding]
         k = len(holding)
-        intro = (
-            f"Of {of}, {'all mention' if k == n > 1 else f'{k} mention' if k > 1 else '1 mentions'}"
-            f" {what!r}:"
-        )
+        if n == 1:
+            intro = f"The product shown mentions {what!r}:"
+        else:
+            counted = "all mention" if k == n else f"{k} mention" if k > 1 else "1 mentions"
+            intro = f"Of {of}, {counted} {what!r}:"
         return Draft(
             intro=intro,
             body="\n".join(c.line(i) for i, c in zip(numbers, cards, strict=True)),

@@ -708,6 +708,11 @@ def test_an_amount_named_is_searched_first_and_said_when_no_product_states_it(
     assert [c.id for c in r.products] == ["m1"]
     r = bot.respond("s", "1tb memory card")
     assert r.reply.startswith("None of our memory card products mentions '1 TB'.")
+    # An amount named again replaces the one searched, of the same products.
+    bot.respond("s", "32gb memory card")
+    r = bot.respond("s", "and 64gb?")
+    assert r.reply.startswith("Here is 1 match for 64 GB memory card:")
+    assert [c.id for c in r.products] == ["m2"]
 
 
 def test_a_feature_with_a_kind_shows_that_kind_not_the_feature_as_a_product(
@@ -1267,3 +1272,21 @@ def test_phone_finds_smartphones(tmp_path: Path) -> None:
     )
     r = make(tmp_path, index=index).respond("s", "samsung phones")
     assert r.products[0].id == "p1"
+
+
+def test_another_screen_size_refines_the_same_products(tmp_path: Path) -> None:
+    bot = make(tmp_path, index=_sized_catalog())
+    r = bot.respond("s", "32 inch lcd tv")
+    assert [c.id for c in r.products] == ["t32"]
+    r = bot.respond("s", "what about 40 inch?")
+    assert r.reply.startswith('Here is 1 match for 40" lcd tv:')
+    assert [c.id for c in r.products] == ["t40"]
+    r = bot.respond("s", "do any of these have speakers?")
+    assert r.reply == (
+        "The product shown does not mention 'speakers'. To search the catalog for it, say "
+        '"speakers 40" lcd tv".'
+    )
+    r = bot.respond("s", "are any of them lcd?")
+    assert r.reply == (
+        "The product shown mentions 'lcd':\n1. Vista 40 inch LCD TV - $140.00 - in stock"
+    )
