@@ -125,7 +125,8 @@ _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
 _ORDINAL = re.compile(
     r"first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|cheapest|priciest|more|same|"
-    r"another|other|again|both|all|more",
+    r"another|other|again|both|all|more|cheaper|pricier|dearer|better|bigger|smaller|larger|"
+    r"lighter|heavier|longer|shorter|newer|older|expensive|affordable|best|least",
     re.I,
 )
 # One product by price: "show me the cheapest", "the most expensive one" (not "the cheapest ones")
@@ -276,7 +277,7 @@ def _cart_named(text: str) -> list[str]:
     """The product words an add to cart names ("add the printer" -> ["printer"]); none for
     "add it", "I'll take the first one", "add 2 more"."""
     words = MessageParser.content(_CART_TALK.sub(" ", text))
-    return [w for w in words if not _ORDINAL.fullmatch(w)]
+    return [w for w in words if not all(_ORDINAL.fullmatch(x) for x in w.split())]
 
 
 def _picked(hits: list[Hit], matched: list[bool], query: str) -> list[Hit]:

@@ -566,6 +566,9 @@ def test_an_add_that_names_a_product_adds_that_product(tmp_path: Path) -> None:
     assert r.reply.startswith("I cannot tell which product you mean by 'printer'")
     assert not r.state_changed
     assert sorted(line.product_id for line in store_of(bot).cart("C001")) == ["s1", "s2"]
+    # a comparative names no product
+    for text in ("I'll take the cheaper of the two", "add the more expensive one"):
+        assert "I cannot tell" not in bot.respond("s", text, "C001").reply
     # "add it" still adds the subject
     assert bot.respond("s", "add it", "C001").reply.startswith("Added Sony SRS-XB13")
 
