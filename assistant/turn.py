@@ -144,6 +144,12 @@ _CART_TALK = re.compile(
     r"\d+|two|three|four|five|six|x|of|those|these|them|it|one|ones)\b",
     re.I,
 )
+# An accessory for what the conversation is about: "a bag for it", "ink for that one"
+_FOR_IT = re.compile(
+    r"\bfor (?:it|this|that|them|these|those|this one|that one|the (?:first|second|third|last) "
+    r"one)\b(?!\s+\w*(?:year|old|kid|boy|girl|son|daughter))",
+    re.I,
+)
 _FOR_ME = re.compile(r"\bfor (?:me|myself|us|ourselves)\b|\bmyself\b", re.I)
 # "which of these is wireless?", "which ones have bluetooth": what the products shown must
 # mention; answered from their data, never by a comparison table
@@ -423,6 +429,10 @@ def plan_search(
             new.category = None  # new words may name another kind
     else:
         new = ActiveFilters(query=intent.query or (intent.category or ""))
+        kind = (tokenize(AMOUNT.sub(" ", active.query)) or [""])[-1]
+        if intent.query and kind and _FOR_IT.search(text) and kind not in tokenize(new.query):
+            # "also a bag for it" after laptops: a laptop bag
+            new.query = f"{kind} {new.query}"
         if not (active.query or active.brands or active.attributes) and not _FOR_ME.search(text):
             # A budget given before any product words ("a gift for my dad under 50", then "he
             # likes music") holds for them; not for the customer's own ("a bag for me").

@@ -56,6 +56,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "computer": ("pc",),
     "cord": ("cable",),
     "phone": ("smartphone",),
+    "ram": ("sdram",),
     "mic": ("microphone",),
     "microphone": ("mic",),
     "network": ("networking",),

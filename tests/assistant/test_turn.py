@@ -1290,3 +1290,24 @@ def test_another_screen_size_refines_the_same_products(tmp_path: Path) -> None:
     assert r.reply == (
         "The product shown mentions 'lcd':\n1. Vista 40 inch LCD TV - $140.00 - in stock"
     )
+
+
+def test_an_accessory_for_it_is_for_the_kind_searched(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("n1", "Lenovo ThinkBook 16 GB DDR4-SDRAM 512 GB", "958", category="notebook"),
+            product("n2", "Lenovo V15 8 GB DDR4-SDRAM 256 GB SSD", "653", category="notebook"),
+            product("b1", "Urban laptop bag 15.6", "43", category="laptop bag"),
+            product("v1", "Philips vacuum cleaner bags", "14", category="vacuum bag"),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    # "ram" is the catalog's "SDRAM"
+    r = bot.respond("s", "lenovo laptops with 16gb ram")
+    assert [c.id for c in r.products] == ["n1"] and "mentions" not in r.reply
+    r = bot.respond("s", "also a bag for it")
+    assert r.reply.startswith("Here is 1 match for laptop bag:")
+    assert [c.id for c in r.products] == ["b1"]
+    # without "for it", a bag is any bag
+    assert "v1" in {c.id for c in bot.respond("t", "a bag").products}
