@@ -760,6 +760,9 @@ class Assistant:
 
         shown = self._shown(state)
         positions = [i for i, p in enumerate(shown, 1) if holds(p)]
+        kind = headed_test(said)  # "the printer": a printer, before the ink that names one
+        if any(kind(shown[i - 1].category) for i in positions):
+            positions = [i for i in positions if kind(shown[i - 1].category)]
         if len(positions) == 1:
             return ([positions[0]], None), None
         if len(positions) > 1:
@@ -772,6 +775,7 @@ class Assistant:
             )
         earlier = [p for p in self.index.get_many(state.seen) if p.id not in state.shown]
         before = [p for p in earlier if holds(p)]
+        before = [p for p in before if kind(p.category)] or before
         if before:
             return ([], before[0].id), None  # the most recent of them
         if not shown and not earlier:

@@ -613,3 +613,15 @@ def test_a_shipped_order_past_its_expected_date_says_so_and_how_to_have_it_looke
         'has not arrived, say "agent" and a human agent will look into it with the carrier.'
     ) in r.reply
     assert r.grounded
+
+
+def test_an_add_naming_a_kind_prefers_a_product_of_that_kind(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [*sample_products(), product("p1", "HP DeskJet 2710 printer", "59.00", category="printer")]
+    )
+    bot = make_assistant(tmp_path, index=index)
+    shown = [c.id for c in bot.respond("s", "hp deskjet", "C001").products]
+    assert set(shown) == {"t1", "p1"}  # the ink's description names DeskJet printers too
+    r = bot.respond("s", "ok add the printer to my cart", "C001")
+    assert r.reply.startswith("Added HP DeskJet 2710 printer ($59.00)")
