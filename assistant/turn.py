@@ -135,6 +135,7 @@ _THE_EXTREME = re.compile(
     r"(?!\s+(?:ones|first)\b)",
     re.I,
 )
+_ORDINALS = ("the first", "the second")
 _SEEN = 30  # products a session remembers as seen
 # What an add to cart says besides the product it names: "ok add the printer to my cart"
 _CART_TALK = re.compile(
@@ -1326,6 +1327,16 @@ class Assistant:
             ids, problem = self._targets(intent, state)
         elif first:
             ids, problem = state.shown[: _COUNTS[first[1].lower()]], None
+        elif len(intent.refs) == 1:
+            # "compare it with the first one": the product the conversation is about, and that one
+            one, problem = self._targets(intent, state)
+            other = [state.subject] if state.subject and state.subject not in one else []
+            ids = other + one
+            if not problem and not other:
+                problem = (
+                    f"Which product should I compare with that one? Say, for example, "
+                    f'"compare {_ORDINALS[0]} and {_ORDINALS[1]}".'
+                )
         else:
             ids, problem = state.shown[:3], None
         if problem:

@@ -1311,3 +1311,18 @@ def test_an_accessory_for_it_is_for_the_kind_searched(tmp_path: Path) -> None:
     assert [c.id for c in r.products] == ["b1"]
     # without "for it", a bag is any bag
     assert "v1" in {c.id for c in bot.respond("t", "a bag").products}
+
+
+def test_compare_it_with_one_shown_compares_the_subject_with_that_one(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    bot.respond("s", "bluetooth speaker")  # s1, s2, s3
+    bot.respond("s", "is the third one in stock?")
+    r = bot.respond("s", "compare it with the first one")
+    assert [c.id for c in r.products] == ["s3", "s1"] and r.table is not None
+    bot.respond("s", "mouse")  # a new search: no product is "it"
+    r = bot.respond("s", "compare it with the second one")
+    assert r.reply == (
+        "Which product should I compare with that one? Say, for example, "
+        '"compare the first and the second".'
+    )
+    assert not r.products
