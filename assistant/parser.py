@@ -41,14 +41,14 @@ _MAX = re.compile(
     rf"\b(?:{_NOT}under|{_NOT}below|{_NOT}less than|{_NOT}cheaper than|less expensive than|"
     r"(?:no|not|nothing|never) (?:more than|over|above|higher than|pricier than|"
     r"more expensive than)|"
-    rf"at most|max(?:imum)?|up to|within|budget(?: of| is|:)?|<=?)\s*{PRICE}",
+    rf"at most|max(?:imum)?|up to|within|budget(?: of| is|:)?)\s*{PRICE}|<=?\s*{PRICE}",
     re.IGNORECASE,
 )
 _MIN = re.compile(
     rf"\b(?:{_NOT}over|{_NOT}above|{_NOT}more than|{_NOT}pricier than|{_NOT}higher than|"
     rf"{_NOT}more expensive than|north of|upwards of|in excess of|"
     r"(?:no|not|nothing|never) (?:less than|under|below|cheaper than|lower than)|"
-    rf"at least|min(?:imum)?|from|starting at|>=?)\s*{PRICE}",
+    rf"at least|min(?:imum)?|from|starting at)\s*{PRICE}|>=?\s*{PRICE}",
     re.IGNORECASE,
 )
 # The bound after the amount: "50 dollars max", "$50 or less", "$50+", "50 bucks or more".
@@ -871,13 +871,14 @@ class MessageParser:
         if m:
             a, b = _amount(m.group(1)), _amount(m.group(2))
             return min(a, b), max(a, b), [m.span()]
+        # the amount is the first group that matched ("under 50" or "< 50")
         m = _MAX.search(text) or _MAX_AFTER.search(text)
         if m:
-            hi = _amount(m.group(1))
+            hi = _amount(next(g for g in m.groups() if g))
             spans.append(m.span())
         m = _MIN.search(text) or _MIN_AFTER.search(text)
         if m and not (spans and _overlaps(m.span(), spans[0])):
-            lo = _amount(m.group(1))
+            lo = _amount(next(g for g in m.groups() if g))
             spans.append(m.span())
         m = _AROUND.search(text) or _AROUND_AFTER.search(text) or _IN_RANGE.search(text)
         if m and lo is None and hi is None:

@@ -34,7 +34,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from assistant.intent import Intent, IntentName
-from assistant.parser import NAMES_CART, MessageParser
+from assistant.parser import NAMES_CART, MessageParser, is_closing
 from assistant.policy import (
     RETURN_WINDOW_DAYS,
     Condition,
@@ -111,7 +111,24 @@ _YES = re.compile(
 _NO = re.compile(r"^\s*(no|nope|nah|don'?t|do not|never ?mind|not now|n)\b", re.I)
 _ANGRY = re.compile(
     r"\b(ridiculous|useless|terrible|awful|worst|furious|angry|unacceptable|pathetic|scam|"
-    r"fed up|wtf|stupid|hate|disgusting|outrageous|incompetent|a joke|fuck\w*|shit\w*)\b|!!",
+    r"fed up|wtf|stupid|hate|disgusting|outrageous|incompetent|a joke|fuck\w*|shit\w*)\b",
+    re.I,
+)
+# "!!" in these is glad, not upset: a product request, a greeting, thanks
+_GLAD_INTENTS = frozenset(
+    {
+        IntentName.SEARCH,
+        IntentName.REFINE,
+        IntentName.PRODUCT_QUESTION,
+        IntentName.COMPARE,
+        IntentName.ADD_TO_CART,
+        IntentName.VIEW_CART,
+        IntentName.GREETING,
+    }
+)
+_GLAD = re.compile(
+    r"\b(thanks?|thank you|great|awesome|perfect|love|amazing|cool|yay)\b|"
+    "[\U0001f600-\U0001f64f\U0001f44d\u2764\u263a]",  # smiling faces, thumbs up, hearts
     re.I,
 )
 _NUMBER = re.compile(r"(?<![\w$.])#?(\d{3,10})\b(?![.,]\d)")
@@ -153,10 +170,15 @@ def answer(text: str) -> bool | None:
     return True if _YES.match(text) else None
 
 
-def angry(text: str) -> bool:
-    """Whether the message reads as an upset customer (strong words, "!!", or shouting)."""
+def angry(text: str, intent: IntentName | None = None) -> bool:
+    """Whether the message reads as an upset customer: strong words, shouting, or "!!" in a
+    message that is no glad request or thanks ("headphones!!!", "thanks so much!!" are not
+    upset)."""
     shouted = [w for w in re.findall(r"[A-Za-z]{3,}", text) if w.isupper()]
-    return bool(_ANGRY.search(text)) or len(shouted) >= 3
+    if _ANGRY.search(text) or len(shouted) >= 3:
+        return True
+    glad = intent in _GLAD_INTENTS or is_closing(text) or bool(_GLAD.search(text))
+    return "!!" in text and not glad
 
 
 def quote(passage_title: str) -> tuple[str, str]:
@@ -202,7 +224,7 @@ class StoreServiceDesk:
                 return True
             if state.pending.get("order_id") is None and (intent.order_id or _NUMBER.search(text)):
                 return True
-        if angry(text):
+        if angry(text, intent.intent):
             return True
         return state.stalls > 0 and intent.intent is IntentName.OTHER
 
@@ -235,7 +257,7 @@ class StoreServiceDesk:
                 return self._confirmed(pending, state, text)
             if said is not None:
                 return Draft(intro="All right, I have not changed anything."), True
-        if angry(text):
+        if angry(text, intent.intent):
             return self._handoff(
                 intent, state, text, "the customer is upset", "I am sorry about this."
             ), True

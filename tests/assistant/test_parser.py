@@ -86,6 +86,10 @@ def test_intent_rules(text: str, intent: str) -> None:
         ("make it 50 dollars", None, D("50")),
         ("headphones 100 bucks", None, D("100")),
         ("make it 3", None, None),
+        # comparison signs
+        ("headphones < 20", None, D("20")),
+        ("headphones <= 20", None, D("20")),
+        ("speakers > 100", D("100"), None),
     ],
 )
 def test_prices(text: str, lo: Decimal | None, hi: Decimal | None) -> None:

@@ -406,6 +406,12 @@ def test_handoff_on_an_angry_customer(tmp_path: Path) -> None:
     bot = make_assistant(tmp_path)
     r = bot.respond("s", "This is ridiculous, my parcel is late again!!", "C002")
     assert r.handoff and store_of(bot).queue()[0].reason == "the customer is upset"
+    assert bot.respond("t", "where is my order!!", "C002").handoff  # "!!" about an order
+    # "!!" in a glad request or thanks is no upset customer
+    for text in ("\U0001f600 bluetooth speakers!!!", "thanks so much!!", "great, show me mice!!"):
+        r = bot.respond("u", text, "C002")
+        assert not r.handoff, text
+    assert len(store_of(bot).queue()) == 2
 
 
 def test_handoff_after_two_turns_without_progress(tmp_path: Path) -> None:
