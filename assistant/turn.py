@@ -632,7 +632,14 @@ class Assistant:
 
     def _resolve(self, intent: Intent, state: SessionState, text: str) -> Intent:
         """References the parser cannot see alone: "that Sony", "is it in stock?", "add the
-        cheapest one"."""
+        cheapest one"; and a kind of product the model read as nothing ("keyboard")."""
+        if intent.intent is IntentName.OTHER and not is_closing(text):
+            parsed = self.extractor.parser.parse(text)
+            words = parsed.query.split()
+            if parsed.intent is IntentName.SEARCH and len(words) == 1:
+                kind = headed_test(words[0])
+                if any(kind(c) for c in self.tools.search.index.categories()):
+                    return parsed  # a word that names a kind of product the catalog has
         if intent.intent is IntentName.ADD_TO_CART and not intent.refs:
             asked = _superlative_asked(text, state.shown)
             _, winners = _winners(self._shown(state), asked) if asked else ([], [])
@@ -658,6 +665,14 @@ class Assistant:
                         )
         content = [w for w in intent.query.lower().split() if w not in _REFINE_FILLER]
         pronoun_only = not content or all(_PRONOUN.fullmatch(w) for w in content)
+        if (
+            intent.intent is IntentName.PRODUCT_QUESTION
+            and not pronoun_only
+            and _FOR_IT.search(text)
+            and not _WHICH_FEATURE.search(text)
+        ):
+            # "how much is the ink for it?": a search for the accessory, not a question
+            return intent.model_copy(update={"intent": IntentName.SEARCH})
         if (
             _PRONOUN.search(text)
             and _QUESTIONISH.search(text)

@@ -1326,3 +1326,45 @@ def test_compare_it_with_one_shown_compares_the_subject_with_that_one(tmp_path: 
         '"compare the first and the second".'
     )
     assert not r.products
+
+
+def _trusting(tmp_path: Path, said: dict[str, dict[str, Any]]) -> Assistant:
+    """An assistant whose (trusted) model proposes `said[text]` for a message holding text."""
+
+    def answer(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        text = messages[-1].content
+        proposal = next((v for k, v in said.items() if k in text), {"intent": "other"})
+        return json.dumps(proposal) if schema is not None else "Here you go."
+
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            *sample_products(),
+            product("p1", "HP DeskJet 2710 printer", "59.00", category="printer"),
+            product("i1", "HP 305 printer ink cartridge", "14.00", category="ink cartridge"),
+        ]
+    )
+    return Assistant(
+        tools=CatalogTools(ProductSearch(index, OverlapReranker())),
+        extractor=IntentExtractor(
+            MessageParser(index.brands()), FunctionChatModel(answer), trust_intent=True
+        ),
+        store=SessionStore(tmp_path / "conversations.sqlite3"),
+    )
+
+
+def test_a_kind_the_model_reads_as_nothing_is_searched(tmp_path: Path) -> None:
+    bot = _trusting(tmp_path, {})  # the model says "other" to everything
+    r = bot.respond("s", "keyboard")
+    assert r.intent.intent is IntentName.SEARCH and [c.id for c in r.products] == ["k1"]
+    for chatter in ("nope", "hmm"):
+        r = bot.respond("s", chatter)
+        assert r.intent.intent is IntentName.OTHER and not r.products, chatter
+
+
+def test_an_accessory_for_it_read_as_a_question_is_searched(tmp_path: Path) -> None:
+    bot = _trusting(tmp_path, {"ink for": {"intent": "product_question", "query": "ink"}})
+    bot.respond("s", "printer")  # the model says "other"; the parser's search stands
+    r = bot.respond("s", "how much is the ink for it?")
+    assert r.intent.intent is IntentName.SEARCH and r.tools_called == ["search_products"]
+    assert r.products and r.products[0].id == "i1"
