@@ -125,7 +125,7 @@ _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|2|3|4)\b", re.I)
 _ORDINAL = re.compile(
     r"first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|cheapest|priciest|more|same|"
-    r"another|other|again|both|all|more|cheaper|pricier|dearer|better|bigger|smaller|larger|"
+    r"another|other|again|both|all|cheaper|pricier|dearer|better|bigger|smaller|larger|"
     r"lighter|heavier|longer|shorter|newer|older|expensive|affordable|best|least",
     re.I,
 )
@@ -135,7 +135,6 @@ _THE_EXTREME = re.compile(
     r"(?!\s+(?:ones|first)\b)",
     re.I,
 )
-_ORDINALS = ("the first", "the second")
 _SEEN = 30  # products a session remembers as seen
 # What an add to cart says besides the product it names: "ok add the printer to my cart"
 _CART_TALK = re.compile(
@@ -295,9 +294,7 @@ def _picked(hits: list[Hit], matched: list[bool], query: str) -> list[Hit]:
     microphone is no near match)."""
     if amounts(query):
         return [h for h, m in zip(hits, matched, strict=True) if m]
-    window = list(zip(hits, matched, strict=False))[
-        : max(i for i, m in enumerate(matched) if m) + 1
-    ]
+    window = list(zip(hits, matched, strict=True))[: max(i for i, m in enumerate(matched) if m) + 1]
     names = kind_test(query)
     if any(names(h.product.category) for h, _ in window):
         return [h for h, m in window if m or names(h.product.category)]
@@ -1349,8 +1346,8 @@ class Assistant:
             ids = other + one
             if not problem and not other:
                 problem = (
-                    f"Which product should I compare with that one? Say, for example, "
-                    f'"compare {_ORDINALS[0]} and {_ORDINALS[1]}".'
+                    "Which product should I compare with that one? Say, for example, "
+                    '"compare the first and the second".'
                 )
         else:
             ids, problem = state.shown[:3], None
