@@ -239,6 +239,13 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"(?:ships?|shipped|deliver\w*|arrives?)|"
             r"how (?:fast|quickly|soon) (?:can|do|will|would) you (?:ship|deliver)|"
             r"price match\w*|do you ship|ship to|(?:store|in-store) pick ?up|"
+            # the store itself and paying: "store hours", "where are you located", installments
+            r"(?:store|opening|business) hours|when are you open|are you open|"
+            r"where (?:are you|is (?:your|the) (?:store|shop|company)) (?:located|based)|"
+            r"where are you\b(?=\W*$)|(?:physical|brick and mortar|retail|local) (?:store|shop|"
+            r"location)|visit (?:your|the) (?:store|shop)|installments?|payment plans?|financing|"
+            r"pay (?:it )?(?:monthly|over time|later)|(?:payment|card|credit card) (?:info\w*|"
+            r"details|data) (?:safe|secure)|safe to pay|"
             # changing an order is for an agent, before it ships: the policy says so
             r"(?:change|update|edit|modify|correct|fix) (?:the |my |an? |our )?(?:shipping |"
             r"delivery |postal )?address|wrong (?:shipping |delivery )?address|"

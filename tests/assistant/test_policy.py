@@ -99,6 +99,9 @@ QUESTIONS = {
     "can I change the shipping address?": "Changing an order",
     "I changed my mind, can I cancel?": "Cancellations",
     "how long do refunds take?": "Returns: refunds",
+    "what are your opening hours?": "About the store",
+    "do you have a physical store I can visit?": "About the store",
+    "can I pay in installments?": "Payment",
 }
 
 
