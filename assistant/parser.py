@@ -245,7 +245,14 @@ _INTENT_RULES: list[tuple[IntentName, re.Pattern[str]]] = [
             r"where are you\b(?=\W*$)|(?:physical|brick and mortar|retail|local) (?:store|shop|"
             r"location)|visit (?:your|the) (?:store|shop)|installments?|payment plans?|financing|"
             r"pay (?:it )?(?:monthly|over time|later)|(?:payment|card|credit card) (?:info\w*|"
-            r"details|data) (?:safe|secure)|safe to pay|"
+            r"details|data) (?:safe|secure)|safe to pay|order (?:by|over the) phone|phone orders?|"
+            # the customer's data: privacy
+            r"(?:do with|delete|erase|share|sell|keep|store|use) (?:my|our) (?:personal )?(?:data|"
+            r"information|info|details)|my personal (?:data|information|info|details)|"
+            # the customer's account: the website's, not the chat's
+            r"(?:create|open|make|set up|sign up for|register for) (?:an |a |my )?account|"
+            r"sign up|(?:forgot|forgotten|reset|change|lost) (?:my |the )?password|"
+            r"(?:can'?t|cannot|unable to) (?:log|sign) ?in|how (?:do|can) i (?:log|sign) ?in|"
             # changing an order is for an agent, before it ships: the policy says so
             r"(?:change|update|edit|modify|correct|fix) (?:the |my |an? |our )?(?:shipping |"
             r"delivery |postal )?address|wrong (?:shipping |delivery )?address|"
@@ -667,7 +674,8 @@ _RATED_INTENTS = (IntentName.SEARCH, IntentName.REFINE, IntentName.COMPARE)
 # deals this week".
 _DEAL_WORDS = frozenset(
     "other others today tonight now right currently current moment this week weekend month "
-    "year good great hot top big latest special running".split()
+    "year good great hot top big latest special running use using apply redeem enter code "
+    "codes".split()
 )
 
 

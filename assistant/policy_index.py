@@ -24,7 +24,9 @@ from retrieval.lexical import tokenize
 
 MIN_COSINE = 0.55  # with no shared word, only a passage this close in meaning is an answer
 LEXICAL_WEIGHT = 0.5
-_GENERIC = frozenset(tokenize("policy policies store shop can do does what how about is tell"))
+_GENERIC = frozenset(
+    tokenize("policy policies store shop can do does what how about is tell use using your you")
+)
 
 
 @dataclass(frozen=True)

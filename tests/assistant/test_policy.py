@@ -102,6 +102,8 @@ QUESTIONS = {
     "what are your opening hours?": "About the store",
     "do you have a physical store I can visit?": "About the store",
     "can I pay in installments?": "Payment",
+    "I forgot my password": "Your account",
+    "can I order by phone?": "About the store",
 }
 
 

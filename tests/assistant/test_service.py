@@ -370,9 +370,10 @@ def test_deals_show_the_cheapest_and_quote_the_price_policy(tmp_path: Path) -> N
     assert [c.id for c in r.products] == ["s3", "s1", "s2"]  # $25.00, $49.99, $89.95
     assert r.tools_called == ["search_products", "search_policies"] and r.grounded
     # Without product words it is the policy question; about a product shown, both.
-    r = bot.respond("s", "do you have any discounts?")
-    assert r.reply.startswith('Our store policy ("Prices, sales and discounts") says:')
-    assert not r.products
+    for text in ("do you have any discounts?", "can I use a coupon?", "can I apply a promo code?"):
+        r = bot.respond("s", text)
+        assert r.reply.startswith('Our store policy ("Prices, sales and discounts") says:'), text
+        assert not r.products, text
     r = bot.respond("t", "bluetooth speaker")
     r = bot.respond("t", "is the first one on sale?")
     assert len(r.products) == 1 and "no product has a sale price" in r.reply
