@@ -95,11 +95,14 @@ def size_of(product: Product, key: str) -> float | None:
 
 
 # An amount of a query: "1 TB" as the parser writes capacities, '17"' as a search writes screen
-# sizes ("17 inch" too), and lengths ("3 m", "10 ft", "2 metres").
+# sizes ("17 inch" too), and lengths ("3 m", "10 ft", "2 metres"); a "+" after it is a lower
+# bound ('27"+': at least 27 inches, as the turn writes "at least 27 inches").
 _LENGTH_UNITS = r"m|cm|ft|feet|foot|metres?|meters?"
 AMOUNT = re.compile(
-    rf'(?<![\w.])(\d+(?:\.\d+)?)\s*(tb\b|gb\b|mb\b|inch\b|"|(?:{_LENGTH_UNITS})\b)', re.I
+    rf'(?<![\w.])(\d+(?:\.\d+)?)\s*(tb\b|gb\b|mb\b|inch\b|"|(?:{_LENGTH_UNITS})\b)(\+)?', re.I
 )
+# A unit that ends in "+" asks for at least the amount
+AT_LEAST = "+"
 _IN_GB = {"tb": 1000.0, "gb": 1.0, "mb": 0.001}
 _IN_M = {"m": 1.0, "cm": 0.01, "ft": 0.3048}
 _LENGTH = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)\s*({_LENGTH_UNITS})\b", re.I)
@@ -130,7 +133,10 @@ def lengths_of(product: Product) -> list[float]:
 def states_amount(product: Product, number: str, unit: str) -> bool:
     """Whether the product's data states this amount: written out ("1 TB", "1TB", '17"',
     "17 inch"), or as its storage or memory in GB, or its screen diagonal in inches; a length
-    in metres or feet, either way ("10 ft" is a 3 m cable, `lengths_of`)."""
+    in metres or feet, either way ("10 ft" is a 3 m cable, `lengths_of`). A unit ending in
+    `AT_LEAST` asks for that amount or more ("inch+": a 32" monitor states at least 27")."""
+    if unit.endswith(AT_LEAST):
+        return _states_at_least(product, float(number), unit.removesuffix(AT_LEAST))
     if unit in _IN_M:  # a length, in either system
         wanted = float(number) * _IN_M[unit]
         return any(abs(v - wanted) <= _LENGTH_TOLERANCE * wanted for v in lengths_of(product))
@@ -144,10 +150,33 @@ def states_amount(product: Product, number: str, unit: str) -> bool:
     return any(size_of(product, k) == wanted for k in ("storage_capacity", "internal_memory"))
 
 
+def _states_at_least(product: Product, wanted: float, unit: str) -> bool:
+    """Whether the product states an amount of `unit`'s kind of at least `wanted`."""
+    text = " ".join((product.search_text(), *product.attributes.values()))
+    if unit in _IN_M:
+        least = wanted * _IN_M[unit] * (1 - _LENGTH_TOLERANCE)
+        return any(v >= least for v in lengths_of(product))
+    if unit == "inch":
+        stated = [
+            float(m[1])
+            for m in re.finditer(r'(?<![\d.])(\d+(?:\.\d+)?)\s*(?:inch\b|"|-inch\b)', text)
+        ]
+        stated += [v for v in [size_of(product, "display_diagonal")] if v is not None]
+        return any(v >= wanted for v in stated)
+    least = wanted * _IN_GB[unit]
+    stated = [
+        float(m[1]) * _IN_GB[m[2].lower()]
+        for m in re.finditer(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(tb|gb|mb)\b", text, re.I)
+    ]
+    stated += [v for k in ("storage_capacity", "internal_memory") if (v := size_of(product, k))]
+    return any(v >= least for v in stated)
+
+
 def amounts(query: str) -> list[tuple[str, str]]:
     """The amounts a query asks for, as (number, unit): "32 GB usb flash drive" ->
-    [("32", "gb")], '27" monitor' -> [("27", "inch")], "10 feet cable" -> [("10", "ft")]."""
-    return [(m[1], _unit(m[2])) for m in AMOUNT.finditer(query)]
+    [("32", "gb")], '27" monitor' -> [("27", "inch")], "10 feet cable" -> [("10", "ft")],
+    '27"+ monitor' -> [("27", "inch+")]."""
+    return [(m[1], _unit(m[2]) + (m[3] or "")) for m in AMOUNT.finditer(query)]
 
 
 def _summary(product: Product) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
 from assistant.tools import (
     AMOUNT,
+    AT_LEAST,
     CatalogTools,
     ToolResult,
     amounts,
@@ -244,7 +245,7 @@ def _unmentioned(query: str, products: list[Product]) -> list[str]:
     that shows near matches says so ("none of them mentions 'waterproof'"), so that "matches for
     waterproof bluetooth speaker" never implies a fact the catalog does not state."""
     missing = [
-        f"{number} {unit if unit in ('inch', 'm', 'cm', 'ft') else unit.upper()}"
+        _readable(_written(number, unit)).replace('"', " inch")
         for number, unit in amounts(query)
         if not any(states_amount(p, number, unit) for p in products)
     ]
@@ -273,10 +274,39 @@ def _overlap(hits: list[Hit]) -> int:
 
 def _written(number: str, unit: str) -> str:
     """An amount as a search writes it: screens as Icecat's titles do ('24"'), capacities in
-    capitals ("32 GB"), lengths as they are ("3 m")."""
+    capitals ("32 GB"), lengths as they are ("3 m"); a lower bound with its "+" ('27"+')."""
+    bound = AT_LEAST if unit.endswith(AT_LEAST) else ""
+    unit = unit.removesuffix(AT_LEAST)
     if unit == "inch":
-        return f'{number}"'
-    return f"{number} {unit.upper() if unit in ('gb', 'tb', 'mb') else unit}"
+        return f'{number}"{bound}'
+    return f"{number} {unit.upper() if unit in ('gb', 'tb', 'mb') else unit}{bound}"
+
+
+def _readable(query: str) -> str:
+    """The query as a reply says it: a lower bound in words ('27"+ monitor' -> 'at least 27"
+    monitor')."""
+    return AMOUNT.sub(lambda m: f"at least {m[0].removesuffix(AT_LEAST)}" if m[3] else m[0], query)
+
+
+# "at least 27 inches", "64gb or more", "3 m+": the amount is a lower bound
+_AT_LEAST_PHRASE = re.compile(
+    r"\b(?:at least|min(?:imum)?(?: of)?|no (?:less|smaller|shorter) than|(?:more|bigger|larger|"
+    r"longer) than|over)\s+(?P<n>\d+(?:\.\d+)?)|(?<![\w.])(?P<m>\d+(?:\.\d+)?)\s*(?:tb|gb|mb|"
+    r"inch(?:es)?|\"|in|m|cm|ft|feet|foot|metres?|meters?)?\s*(?:or (?:more|bigger|larger|"
+    r"longer|above|higher|greater)\b|\+|and (?:up|above)\b)",
+    re.I,
+)
+
+
+def _bounded(query: str, text: str) -> str:
+    """`query` with the amounts that `text` bounds below marked as such ('27"' -> '27"+' for
+    "at least 27 inches")."""
+    bounded = {phrase["n"] or phrase["m"] for phrase in _AT_LEAST_PHRASE.finditer(text)}
+
+    def mark(m: re.Match[str]) -> str:
+        return m[0] + AT_LEAST if m[1] in bounded and not m[3] else m[0]
+
+    return AMOUNT.sub(mark, query) if bounded else query
 
 
 def _cart_named(text: str) -> list[str]:
@@ -459,6 +489,7 @@ def plan_search(
         new.price_max = None
     if intent.sort:
         new.sort = intent.sort
+    new.query = _bounded(new.query, text)
     new.page = 0
     return new
 
@@ -869,7 +900,7 @@ class Assistant:
             if filters.price_min is None and filters.price_max is None:
                 return Draft(intro=_HELP)
         yield Status("search", f"Searching the catalog for {filters.query or 'products'}")
-        wanted = " ".join(p for p in (filters.query, _describe(filters)) if p)
+        wanted = " ".join(p for p in (_readable(filters.query), _describe(filters)) if p)
         passages = [f"Searched for {wanted}."]
         if filters.page:
             return self._next_page(filters, wanted, passages)
@@ -942,7 +973,7 @@ class Assistant:
             intro = (
                 f"None of our {products} mentions {either_of(unmentioned)}. "
                 if unmentioned
-                else f"I found no {products} that match {filters.query!r}. "
+                else f"I found no {products} that match {_readable(filters.query)!r}. "
             ) + "These are the closest, shown as alternatives:"
         elif not any(matched) and _describe(filters):
             picked = hits
@@ -950,7 +981,8 @@ class Assistant:
         elif not any(matched):
             picked = hits
             intro = (
-                f"I could not find {filters.query!r} in our catalog; we may not carry it. "
+                f"I could not find {_readable(filters.query)!r} in our catalog; we may not carry "
+                "it. "
                 "These are the closest items, shown as alternatives:"
             )
         else:

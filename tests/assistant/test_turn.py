@@ -755,10 +755,17 @@ def test_a_length_is_an_amount_in_metres_or_feet(tmp_path: Path) -> None:
         ]
     )
     bot = make(tmp_path, index=index)
-    r = bot.respond("s", "hdmi cable at least 3 m")
+    r = bot.respond("s", "hdmi cable 3 m")
     # 10 ft is 3 m; 3 ft is not, nor is a 3 m VGA cable an HDMI cable
     assert r.reply.startswith("Here are 2 matches for hdmi cable 3 m:")
     assert {c.id for c in r.products} == {"h1", "h2"} and r.grounded
+    # "at least" is a lower bound: a 5 m HDMI cable is one too, a 3 ft one is not
+    index.upsert([product("h5", "Acme HDMI cable 5 m", "25", category="cable")])
+    r = bot.respond("t", "hdmi cable at least 3 m")
+    assert r.reply.startswith("Here are 3 matches for hdmi cable at least 3 m:")
+    assert {c.id for c in r.products} == {"h1", "h2", "h5"} and r.grounded
+    r = bot.respond("t", "hdmi cable 4 m or longer")
+    assert [c.id for c in r.products] == ["h5"]
     r = bot.respond("s", "6ft usb cable")  # 1.8 m, as its cable length states
     assert [c.id for c in r.products] == ["u1"]
     r = bot.respond("s", "usb cable 2 metres")
@@ -1368,3 +1375,31 @@ def test_an_accessory_for_it_read_as_a_question_is_searched(tmp_path: Path) -> N
     r = bot.respond("s", "how much is the ink for it?")
     assert r.intent.intent is IntentName.SEARCH and r.tools_called == ["search_products"]
     assert r.products and r.products[0].id == "i1"
+
+
+def test_at_least_a_size_or_capacity_is_a_lower_bound(tmp_path: Path) -> None:
+    bot = make(tmp_path, index=_sized_catalog())
+    r = bot.respond("s", "lcd tv at least 40 inches")
+    # 40, 55 and 65 inches by their screen size, 50 by its title; not 24 or 32
+    assert r.reply.startswith('Here are 4 matches for at least 40" lcd tv:')
+    assert {c.id for c in r.products} == {"t40", "t50", "t55", "t65"} and r.grounded
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("m1", "Zeta memory card 32GB", "9", category="memory card"),
+            product("m2", "Zeta memory card 64 GB", "12", category="memory card"),
+            product(
+                "m3",
+                "Zeta memory card",
+                "20",
+                category="memory card",
+                attributes={"storage_capacity": "128"},
+            ),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    r = bot.respond("t", "memory card 64gb or more")
+    assert r.reply.startswith("Here are 2 matches for at least 64 GB memory card:")
+    assert {c.id for c in r.products} == {"m2", "m3"}
+    r = bot.respond("u", "memory card at least 256 gb")
+    assert r.reply.startswith("None of our memory card products mentions 'at least 256 GB'.")
