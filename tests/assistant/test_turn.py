@@ -676,20 +676,11 @@ def test_what_brands_lists_the_brands_of_a_kind_or_of_the_matches(tmp_path: Path
 def test_an_amount_named_is_searched_first_and_said_when_no_product_states_it(
     tmp_path: Path,
 ) -> None:
-    index = InMemoryIndex()
+    index = _memory_cards()
     index.upsert(
         [
             product("b1", "Acme laptop bag 15.6 inch", "30", category="laptop bag"),
             product("b2", "Acme laptop bag 17.3 inch", "35", category="laptop bag"),
-            product("m1", "Zeta memory card 32GB", "9", category="memory card"),
-            product("m2", "Zeta memory card 64 GB", "12", category="memory card"),
-            product(
-                "m3",
-                "Zeta memory card",
-                "20",
-                category="memory card",
-                attributes={"storage_capacity": "128"},
-            ),
         ]
     )
     bot = make(tmp_path, index=index)
@@ -1383,6 +1374,17 @@ def test_at_least_a_size_or_capacity_is_a_lower_bound(tmp_path: Path) -> None:
     # 40, 55 and 65 inches by their screen size, 50 by its title; not 24 or 32
     assert r.reply.startswith('Here are 4 matches for at least 40" lcd tv:')
     assert {c.id for c in r.products} == {"t40", "t50", "t55", "t65"} and r.grounded
+    index = _memory_cards()
+    bot = make(tmp_path, index=index)
+    r = bot.respond("t", "memory card 64gb or more")
+    assert r.reply.startswith("Here are 2 matches for at least 64 GB memory card:")
+    assert {c.id for c in r.products} == {"m2", "m3"}
+    r = bot.respond("u", "memory card at least 256 gb")
+    assert r.reply.startswith("None of our memory card products mentions 'at least 256 GB'.")
+
+
+def _memory_cards() -> InMemoryIndex:
+    """Memory cards of 32 GB and 64 GB by their titles, and one of 128 GB by its capacity."""
     index = InMemoryIndex()
     index.upsert(
         [
@@ -1397,9 +1399,4 @@ def test_at_least_a_size_or_capacity_is_a_lower_bound(tmp_path: Path) -> None:
             ),
         ]
     )
-    bot = make(tmp_path, index=index)
-    r = bot.respond("t", "memory card 64gb or more")
-    assert r.reply.startswith("Here are 2 matches for at least 64 GB memory card:")
-    assert {c.id for c in r.products} == {"m2", "m3"}
-    r = bot.respond("u", "memory card at least 256 gb")
-    assert r.reply.startswith("None of our memory card products mentions 'at least 256 GB'.")
+    return index
