@@ -68,7 +68,7 @@ class Intent(BaseModel):
         similar: Products like the one pointed at ("something similar to the first one"); read
             by the parser.
         size: A size relative to the products shown ("is there a bigger size?", "smaller
-            ones", "a longer one"); read by the parser.
+            ones", "a longer one", "something lighter"); read by the parser.
         gift: The message asks for a gift or says who the product is for ("a birthday present
             for my dad"); those words are not in the query. Read by the parser.
         recipient: Who it is for, as the reply says it ("your dad", "a 10 year old"); read by
@@ -97,7 +97,7 @@ class Intent(BaseModel):
     quantity: int = Field(default=1, ge=1, le=999)
     set_quantity: bool = False
     similar: bool = False
-    size: Literal["bigger", "smaller", "longer", "shorter"] | None = None
+    size: Literal["bigger", "smaller", "longer", "shorter", "lighter", "heavier"] | None = None
     gift: bool = False
     recipient: str | None = None
     deals: bool = False

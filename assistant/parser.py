@@ -409,7 +409,8 @@ _REFINE = re.compile(
     r"^\s*(?:(?:no|nah|hmm+|ok|okay),?\s+)?(?:only|just|cheaper|less expensive|more expensive|"
     r"something cheaper|show (?:me )?(?:more|cheaper|only)|what about|any in|any (?:with|without|"
     r"that)|ones (?:with|without|that)|in (?:black|white|red|blue)|under|below|"
-    r"over|above|sort|by price|bigger|smaller|larger)\b|\bonly[\s.!?]*$|"
+    r"over|above|sort|by price|bigger|smaller|larger|(?:something )?(?:lighter|heavier))\b|"
+    r"\bonly[\s.!?]*$|"
     r"\b(?:other|different|another) (?:brands?|makes?)\b",
     re.I,
 )
@@ -467,18 +468,23 @@ _SIMILAR = re.compile(
 # "is there a bigger size?", "smaller ones", "a larger screen", "a longer battery life": a size
 # relative to what was shown; the size words go with it ("screen size" is not a product word).
 _SIZE = re.compile(
-    r"\b(bigger|larger|smaller|more compact|longer|shorter)"
+    # "lighter" and "heavier" are a size only first or after "something", "a", "any", ...:
+    # a "car lighter adapter" is a product
+    r"(?:\b(bigger|larger|smaller|more compact|longer|shorter)|(?:^\s*|\b(?:something|anything|"
+    r"any|a|an|bit|slightly|much|even|one)\s+)(lighter|heavier))"
     r"(?:\s+(?:screens?|displays?|sizes?|capacity|storage|ones?|versions?|models?|packs?|"
     r"battery|life)){0,2}\b",
     re.I,
 )
-_SIZE_WORDS: dict[str, Literal["bigger", "smaller", "longer", "shorter"]] = {
+_SIZE_WORDS: dict[str, Literal["bigger", "smaller", "longer", "shorter", "lighter", "heavier"]] = {
     "bigger": "bigger",
     "larger": "bigger",
     "smaller": "smaller",
     "more compact": "smaller",
     "longer": "longer",
     "shorter": "shorter",
+    "lighter": "lighter",
+    "heavier": "heavier",
 }
 # "add 2 of the first one", "I'll take three of them", "add 2 to my cart": a quantity for the
 # cart. A number followed by anything else ("2 tb drive") is not one.
@@ -499,7 +505,7 @@ _SET_QUANTITY = re.compile(
 )
 
 
-def _size(word: str) -> Literal["bigger", "smaller", "longer", "shorter"]:
+def _size(word: str) -> Literal["bigger", "smaller", "longer", "shorter", "lighter", "heavier"]:
     return _SIZE_WORDS[" ".join(word.lower().split())]
 
 
@@ -872,7 +878,9 @@ class MessageParser:
             in_stock=bool(in_stock),
             quantity=_quantity(quantity.group(1)) if quantity else 1,
             set_quantity=quantity is not None and quantity.re is _SET_QUANTITY,
-            size=_size(size.group(1)) if size and intent is IntentName.REFINE else None,
+            size=_size(size.group(1) or size.group(2))
+            if size and intent is IntentName.REFINE
+            else None,
             gift=gift and intent is IntentName.SEARCH,
             deals=deals and intent in (IntentName.SEARCH, IntentName.REFINE),
             recipient=whom if intent is IntentName.SEARCH else None,

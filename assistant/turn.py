@@ -190,6 +190,8 @@ _SIZES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "smaller": (("display_diagonal", "storage_capacity"), "smaller", "smallest"),
     "longer": (("cable_length", "battery_life"), "longer", "longest"),
     "shorter": (("cable_length", "battery_life"), "shorter", "shortest"),
+    "lighter": (("weight",), "lower", "lightest"),
+    "heavier": (("weight",), "higher", "heaviest"),
 }
 _SIZE_CANDIDATES = 50
 # "What brands of headphones do you have?": the words that ask for brands, not for products.
@@ -1131,7 +1133,7 @@ class Assistant:
         one?". A size is one the catalog states as a number (`_SIZES`); the nearest comes
         first. The active search stays as it was."""
         size = intent.size or "bigger"
-        up = size in ("bigger", "longer")
+        up = size in ("bigger", "longer", "heavier")
         measures, compared, extreme = _SIZES[size]
         if intent.refs or state.subject:
             ids, problem = self._targets(intent, state)

@@ -1400,3 +1400,40 @@ def _memory_cards() -> InMemoryIndex:
         ]
     )
     return index
+
+
+def test_lighter_and_heavier_compare_the_weight_the_catalog_states(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product(
+                f"n{g}",
+                f"Acme notebook {g}",
+                str(400 + g // 10),
+                category="notebook",
+                attributes={"weight": str(g)},
+            )
+            for g in (2100, 1500, 1200)
+        ]
+        + [product("n0", "Acme notebook classic", "300", category="notebook")]
+    )
+    bot = make(tmp_path, index=index)
+    shown = [c.id for c in bot.respond("s", "acme notebook").products]
+    r = bot.respond("s", f"is number {shown.index('n2100') + 1} in stock?")
+    assert r.products[0].id == "n2100"
+    r = bot.respond("s", "something lighter")
+    assert r.reply.startswith(
+        "Here are 2 products with a lower weight than Acme notebook 2100 (2100 g), the nearest "
+        "first:"
+    )
+    assert [c.id for c in r.products] == ["n1500", "n1200"] and r.grounded
+    # over the two now shown, heavier than the heaviest of them
+    r = bot.respond("s", "any heavier ones?")
+    assert r.reply.startswith(
+        "Here is 1 product with a higher weight than the heaviest shown (1500 g):"
+    )
+    assert [c.id for c in r.products] == ["n2100"]
+    # a lighter as a product is no size
+    assert MessageParser(index.brands()).parse("car lighter adapter").query == (
+        "car lighter adapter"
+    )
