@@ -1177,7 +1177,9 @@ class Assistant:
         found.sort(key=lambda t: (t[0] if up else -t[0], t[1]))  # the nearest size first
         picked = [h for _, _, h in found[: self.show]]
         wanted = " ".join(
-            part for part in (filters.query or filters.category, _describe(filters)) if part
+            part
+            for part in (_readable(filters.query) or filters.category, _describe(filters))
+            if part
         )
         if not picked:
             return Draft(
@@ -1419,7 +1421,8 @@ class Assistant:
                 else f"None of {of} mentions {what!r}."
             )
             if state.filters.query:
-                intro += f' To search the catalog for it, say "{what} {state.filters.query}".'
+                said = _readable(state.filters.query)
+                intro += f' To search the catalog for it, say "{what} {said}".'
             return Draft(intro=intro, evidence=products, tools_called=[called.name])
         cards = [ProductCard.of(p, f"mentions {what}") for p in holding]
         numbers = [state.shown.index(p.id) + 1 for p in holding]

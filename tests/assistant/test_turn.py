@@ -1437,3 +1437,12 @@ def test_lighter_and_heavier_compare_the_weight_the_catalog_states(tmp_path: Pat
     assert MessageParser(index.brands()).parse("car lighter adapter").query == (
         "car lighter adapter"
     )
+
+
+def test_a_lower_bound_reads_as_words_in_every_reply(tmp_path: Path) -> None:
+    bot = make(tmp_path, index=_sized_catalog())
+    bot.respond("s", "lcd tv at least 40 inches")
+    r = bot.respond("s", "do any of these have speakers?")
+    assert r.reply.endswith('To search the catalog for it, say "speakers at least 40" lcd tv".')
+    r = bot.respond("s", "any bigger ones?")
+    assert "+" not in r.reply
