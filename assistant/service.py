@@ -354,6 +354,14 @@ class StoreServiceDesk:
         outcome.tools_called = [called.name, *outcome.tools_called]
         return outcome, progress
 
+    def _statuses(
+        self, orders: list[Order], state: SessionState
+    ) -> tuple[list[ToolResult], list[str]]:
+        """The `order_status` call of each order, and the status texts of those it found."""
+        calls = [self._call("order_status", {"order_id": o.id}, state) for o in orders]
+        today = self._today()
+        return calls, [status_text(c.artifact, today) for c in calls if c.artifact is not None]
+
     def _returns(self, state: SessionState) -> Outcome:
         """Where the customer's returns stand: each order with a return, its status and
         items, then when refunds are paid (the policy's words)."""
@@ -367,8 +375,7 @@ class StoreServiceDesk:
                 passages=[called.content],
                 tools_called=[called.name],
             ), True
-        statuses = [self._call("order_status", {"order_id": o.id}, state) for o in returned]
-        texts = [status_text(c.artifact, self._today()) for c in statuses if c.artifact is not None]
+        statuses, texts = self._statuses(returned, state)
         draft = Draft(
             intro="Your returns, newest first:" if len(texts) > 1 else "Your return:",
             body="\n\n".join(texts),
@@ -395,8 +402,7 @@ class StoreServiceDesk:
             outcome.intro = "None of your orders is on its way. Your latest: " + outcome.intro
             outcome.tools_called = [called.name, *outcome.tools_called]
             return outcome, progress
-        statuses = [self._call("order_status", {"order_id": o.id}, state) for o in open_]
-        texts = [status_text(c.artifact, self._today()) for c in statuses if c.artifact is not None]
+        statuses, texts = self._statuses(open_, state)
         if len(texts) == 1:
             state.order_id = open_[0].id  # "can I cancel it?" is about this one
             intro = "Your order on its way: " + texts[0]
