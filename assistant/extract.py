@@ -52,11 +52,14 @@ class Extraction:
         source: "merged" (model + parser) or "parser": the model failed (see `fault`), or was
             not asked because its proposal could not change the result (`model_can_change`).
         fault: Why the model's proposal was not used, when it failed.
+        parsed: The parser's reading alone, when the model's proposal was merged into `intent`;
+            None when `intent` is the parser's.
     """
 
     intent: Intent
     source: str
     fault: str | None = None
+    parsed: Intent | None = None
 
 
 def _prompt_file(name: str) -> str:
@@ -474,4 +477,4 @@ class IntentExtractor:
             log.warning("intent extraction fell back to the parser: %s", exc)
             return Extraction(parsed, "parser", str(exc))
         merged = merge(parsed, proposed, text, self.parser.brand_names, self.trust_intent)
-        return Extraction(merged, "merged")
+        return Extraction(merged, "merged", parsed=parsed)

@@ -121,11 +121,20 @@ def _unit(written: str) -> str:
     return "ft" if u in ("feet", "foot") else u
 
 
+def _data_text(product: Product) -> str:
+    """What a product's data writes: its search text and its attribute values."""
+    return " ".join((product.search_text(), *product.attributes.values()))
+
+
+def query_words(query: str) -> list[str]:
+    """The query's words without its amounts ("usb cable 2 m" -> usb, cable)."""
+    return tokenize(AMOUNT.sub(" ", query))
+
+
 def lengths_of(product: Product) -> list[float]:
     """Every length the product's data states, in metres: its cable length, and the lengths
     its title and description write ("3 m", "10 ft.", "1.8m")."""
-    text = " ".join((product.search_text(), *product.attributes.values()))
-    found = [float(m[1]) * _IN_M[_unit(m[2])] for m in _LENGTH.finditer(text)]
+    found = [float(m[1]) * _IN_M[_unit(m[2])] for m in _LENGTH.finditer(_data_text(product))]
     cable = size_of(product, "cable_length")
     return found + ([cable] if cable is not None else [])
 
@@ -140,7 +149,7 @@ def states_amount(product: Product, number: str, unit: str) -> bool:
     if unit in _IN_M:  # a length, in either system
         wanted = float(number) * _IN_M[unit]
         return any(abs(v - wanted) <= _LENGTH_TOLERANCE * wanted for v in lengths_of(product))
-    text = " ".join((product.search_text(), *product.attributes.values()))
+    text = _data_text(product)
     units = r'(?:inch\b|"|-inch\b)' if unit == "inch" else rf"{unit}\b"
     if re.search(rf"(?<![\d.]){re.escape(number)}\s*{units}", text, re.I):
         return True
@@ -152,7 +161,7 @@ def states_amount(product: Product, number: str, unit: str) -> bool:
 
 def _states_at_least(product: Product, wanted: float, unit: str) -> bool:
     """Whether the product states an amount of `unit`'s kind of at least `wanted`."""
-    text = " ".join((product.search_text(), *product.attributes.values()))
+    text = _data_text(product)
     if unit in _IN_M:
         least = wanted * _IN_M[unit] * (1 - _LENGTH_TOLERANCE)
         return any(v >= least for v in lengths_of(product))
@@ -247,7 +256,7 @@ def kind_test(query: str) -> Callable[[str], bool]:
     styling set" for "head set", nor "adapter" for "hot shoe" words. An amount is no word of it
     ("usb cable 2 m" is headed by "cable"). The query is read once."""
     query = AMOUNT.sub(" ", query)
-    tokens = tokenize(query)
+    tokens = query_words(query)
     if not tokens:
         return lambda category: False
     heads = {tokens[-1], *word_alternatives(tokens)[tokens[-1]]}
@@ -267,7 +276,7 @@ def headed_test(query: str) -> Callable[[str], bool]:
     own last word it is ("printer": "laser printer" and "inkjet printer" too, not "printer
     supplies"; "camera": "digital camera", not "camera case"); for more, one the query names
     in full (`kind_test`)."""
-    tokens = tokenize(AMOUNT.sub(" ", query))
+    tokens = query_words(query)
     if len(tokens) != 1:
         return kind_test(query)
     heads = {tokens[0], *word_alternatives(tokens)[tokens[0]]}
@@ -281,7 +290,7 @@ def matching(hits: list[Hit], query: str) -> list[bool]:
     16 GB one. An amount counts as stated, not as words: "hdmi cable 3 m" needs both words
     of a 3 m cable, so a 3 m VGA cable is no match."""
     asked = amounts(query)
-    tokens = tokenize(AMOUNT.sub(" ", query))
+    tokens = query_words(query)
     words = set(tokens)
     if not words and not asked:
         return [True] * len(hits)

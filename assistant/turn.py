@@ -52,6 +52,7 @@ from assistant.tools import (
     matching,
     measure,
     money,
+    query_words,
     size_of,
     states_amount,
 )
@@ -459,7 +460,7 @@ def plan_search(
             new.category = None  # new words may name another kind
     else:
         new = ActiveFilters(query=intent.query or (intent.category or ""))
-        kind = (tokenize(AMOUNT.sub(" ", active.query)) or [""])[-1]
+        kind = (query_words(active.query) or [""])[-1]
         if intent.query and kind and _FOR_IT.search(text) and kind not in tokenize(new.query):
             # "also a bag for it" after laptops: a laptop bag
             new.query = f"{kind} {new.query}"
@@ -580,6 +581,8 @@ class Assistant:
             extraction = self.extractor.extract(message, deadline)
             timings["extract"] = time.perf_counter() - started
             intent, source, fault = extraction.intent, extraction.source, extraction.fault
+            if extraction.parsed and self._names_a_kind(intent, extraction.parsed, message):
+                intent = extraction.parsed  # "keyboard", which the model read as nothing
             intent = self._resolve(intent, state, message)
             draft = yield from self._dispatch(intent, state, message)
             timings["tools"] = time.perf_counter() - started - timings["extract"]
@@ -660,16 +663,20 @@ class Assistant:
     def _shown(self, state: SessionState) -> list[Product]:
         return self.index.get_many(state.shown) if state.shown else []
 
+    def _names_a_kind(self, intent: Intent, parsed: Intent, text: str) -> bool:
+        """Whether the model read as nothing ("other") a message that the parser read as a
+        search for one word naming a kind of product the catalog has ("keyboard")."""
+        if intent.intent is not IntentName.OTHER or is_closing(text):
+            return False
+        words = parsed.query.split()
+        if parsed.intent is not IntentName.SEARCH or len(words) != 1:
+            return False
+        kind = headed_test(words[0])
+        return any(kind(c) for c in self.tools.search.index.categories())
+
     def _resolve(self, intent: Intent, state: SessionState, text: str) -> Intent:
         """References the parser cannot see alone: "that Sony", "is it in stock?", "add the
-        cheapest one"; and a kind of product the model read as nothing ("keyboard")."""
-        if intent.intent is IntentName.OTHER and not is_closing(text):
-            parsed = self.extractor.parser.parse(text)
-            words = parsed.query.split()
-            if parsed.intent is IntentName.SEARCH and len(words) == 1:
-                kind = headed_test(words[0])
-                if any(kind(c) for c in self.tools.search.index.categories()):
-                    return parsed  # a word that names a kind of product the catalog has
+        cheapest one"."""
         if intent.intent is IntentName.ADD_TO_CART and not intent.refs:
             asked = _superlative_asked(text, state.shown)
             _, winners = _winners(self._shown(state), asked) if asked else ([], [])
