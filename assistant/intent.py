@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SortOrder = Literal["relevance", "price_asc", "price_desc"]
+# A size relative to the products shown ("bigger", "something lighter")
+Size = Literal["bigger", "smaller", "longer", "shorter", "lighter", "heavier"]
 
 
 class IntentName(StrEnum):
@@ -97,7 +99,7 @@ class Intent(BaseModel):
     quantity: int = Field(default=1, ge=1, le=999)
     set_quantity: bool = False
     similar: bool = False
-    size: Literal["bigger", "smaller", "longer", "shorter", "lighter", "heavier"] | None = None
+    size: Size | None = None
     gift: bool = False
     recipient: str | None = None
     deals: bool = False

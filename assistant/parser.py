@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Literal
 
-from assistant.intent import Intent, IntentName, SortOrder
+from assistant.intent import Intent, IntentName, Size, SortOrder
 
 # Inches: 15", 15 inch, 15-inch, 15 in. - but not the "in" of "2 in stock" or "30 in black".
 _INCH = r"(?:\"|-?inch(?:es)?\b|in\.|in\b(?!\s*[a-z0-9]))"
@@ -476,7 +475,7 @@ _SIZE = re.compile(
     r"battery|life)){0,2}\b",
     re.I,
 )
-_SIZE_WORDS: dict[str, Literal["bigger", "smaller", "longer", "shorter", "lighter", "heavier"]] = {
+_SIZE_WORDS: dict[str, Size] = {
     "bigger": "bigger",
     "larger": "bigger",
     "smaller": "smaller",
@@ -505,7 +504,7 @@ _SET_QUANTITY = re.compile(
 )
 
 
-def _size(word: str) -> Literal["bigger", "smaller", "longer", "shorter", "lighter", "heavier"]:
+def _size(word: str) -> Size:
     return _SIZE_WORDS[" ".join(word.lower().split())]
 
 
