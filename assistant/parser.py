@@ -611,6 +611,48 @@ SUPERLATIVES: list[Superlative] = [
         False,
     ),
 ]
+# "Which one is cheaper?", "the lighter of the two", "add the cheaper one": a comparative that
+# picks among the products shown (or compared), as its superlative does (`comparative_asked`).
+# "Something cheaper", "cheaper ones" and "is there a cheaper one?" refine the search instead.
+_COMPARATIVES: list[tuple[str, str, str]] = [  # (what is said, the comparative, its superlative)
+    (r"cheaper|less expensive|more affordable|lower[- ]priced", "cheaper", "cheapest"),
+    (r"more expensive|pricier|dearer|higher[- ]priced", "more expensive", "most expensive"),
+    (r"lighter", "lighter", "lightest"),
+    (r"heavier", "heavier", "heaviest"),
+    (r"(?:bigger|larger) (?:screen|display)", "larger screen", "largest screen"),
+    (r"smaller (?:screen|display)", "smaller screen", "smallest screen"),
+    (r"more (?:storage|capacity)", "more storage", "most storage"),
+    (r"longer battery(?: life)?", "longer battery life", "longest battery life"),
+    (r"shorter battery(?: life)?", "shorter battery life", "shortest battery life"),
+    (r"longer(?: cable)?", "longer cable", "longest cable"),
+    (r"shorter(?: cable)?", "shorter cable", "shortest cable"),
+]
+_PICKER = re.compile(
+    r"\b(?:which(?:\s+one)?(?:\s+of\s+(?:them|these|those|the\s+(?:two|2|three|3)(?:\s+\w+)?))?"
+    r"\s+(?:is|are|has|have|would be|costs?|weighs?)\s+(?:the\s+)?(?P<asked>"
+    + "|".join(f"(?:{said})" for said, _, _ in _COMPARATIVES)
+    + r")\b|\bthe\s+(?P<picked>"
+    + "|".join(f"(?:{said})" for said, _, _ in _COMPARATIVES)
+    + r")(?=\s*(?:$|[?.!,]|one\b|of\b|please\b)))",
+    re.I,
+)
+
+
+def comparative_asked(text: str) -> tuple[Superlative, str] | None:
+    """The superlative that a comparative picking among products asks for, with the
+    comparative ("which one is cheaper?": the cheapest, "cheaper"); None when the message asks
+    none."""
+    m = _PICKER.search(text)
+    if m is None:
+        return None
+    said = (m["asked"] or m["picked"]).lower()
+    for pattern, comparative, superlative in _COMPARATIVES:
+        if re.fullmatch(pattern, said, re.I):
+            found = next(t for t in SUPERLATIVES if t[1] == superlative)
+            return found, comparative
+    return None  # pragma: no cover - the pattern holds only the comparatives listed
+
+
 # Gifts. Who a product is for, the occasion and what they like are no product words: "a gift
 # for my dad under 50" has none, "something for a 10 year old who likes games" has "games". They
 # are cut from the query; a gift without product words is answered with a question (what do

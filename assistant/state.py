@@ -73,6 +73,8 @@ class SessionState(BaseModel):
         stalls: Consecutive service turns without progress (two hand the conversation over).
         seen: Products shown or talked about, the most recent first ("add the printer" after
             the ink cartridges for it were listed).
+        compared: Product ids of the last comparison while its list is shown ("which one is
+            cheaper?" picks among them).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -87,6 +89,7 @@ class SessionState(BaseModel):
     order_id: str | None = None
     stalls: int = 0
     seen: list[str] = Field(default_factory=list)
+    compared: list[str] = Field(default_factory=list)
 
 
 @dataclass

@@ -103,6 +103,8 @@ AMOUNT = re.compile(
 )
 # A unit that ends in "+" asks for at least the amount
 AT_LEAST = "+"
+# Hits searched for a query with a lower bound, whose matches come first (`search_products`)
+_BOUNDED_DEPTH = 50
 _IN_GB = {"tb": 1000.0, "gb": 1.0, "mb": 0.001}
 _IN_M = {"m": 1.0, "cm": 0.01, "ft": 0.3048}
 _LENGTH = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)\s*({_LENGTH_UNITS})\b", re.I)
@@ -357,8 +359,23 @@ class CatalogTools(Toolbox):
         # re-ranker's. Each window is ordered on its own, so a product's place does not depend
         # on `limit` and the next page goes on where the last one stopped.
         window = self.candidates if by_price else max(1, self.search.candidates)
-        hits = self.search.search(query, filters, k=whole_windows(limit, window))
+        k = whole_windows(limit, window)
+        # A lower bound ("27\"+ monitor": at least 27 inches) is also searched without its
+        # amount, deeper, and the products that state enough come first, from either search and
+        # any window: searched with it alone, "27" finds 27-inch monitors only, never a 32-inch
+        # one; without it alone, the 27-inch ones may lie deeper than any depth searched.
+        unbounded = " ".join(AMOUNT.sub(lambda m: " " if m[3] else m[0], query).split())
+        bounded = unbounded != " ".join(query.split()) and bool(query_words(unbounded))
+        hits = self.search.search(query, filters, k=k)
+        if bounded:
+            wider = self.search.search(
+                unbounded, filters, k=whole_windows(max(limit, _BOUNDED_DEPTH), window)
+            )
+            ids = {h.product.id for h in wider}
+            hits = wider + [h for h in hits if h.product.id not in ids]
         matched = dict(zip((h.product.id for h in hits), matching(hits, query), strict=True))
+        if bounded:
+            window = max(1, len(hits))
         if by_price:
             # The price orders the hits that match the query; the rest follow by relevance, so
             # a cheap cable never heads "bluetooth speaker, cheapest first". Kinds do not
@@ -377,6 +394,11 @@ class CatalogTools(Toolbox):
 
             def key(h: Hit) -> tuple[bool, Decimal | int]:
                 return (not (matched[h.product.id] and names(h.product.category)), 0)
+
+        elif bounded:
+
+            def key(h: Hit) -> tuple[bool, Decimal | int]:
+                return (not matched[h.product.id], 0)
 
         else:
             return self._listed(hits[:limit])

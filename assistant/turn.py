@@ -26,7 +26,13 @@ from assistant.extract import MIN_WAIT, IntentExtractor
 from assistant.grounding import Evidence, check, check_sentence
 from assistant.intent import Intent, IntentName
 from assistant.llm_data import reply_messages
-from assistant.parser import SUPERLATIVES, MessageParser, Superlative, is_closing
+from assistant.parser import (
+    SUPERLATIVES,
+    MessageParser,
+    Superlative,
+    comparative_asked,
+    is_closing,
+)
 from assistant.reply import (
     Draft,
     Event,
@@ -55,6 +61,7 @@ from assistant.tools import (
     query_words,
     size_of,
     states_amount,
+    stock_phrase,
 )
 from retrieval.lexical import tokenize, word_alternatives
 from retrieval.product import Product
@@ -138,6 +145,33 @@ _THE_EXTREME = re.compile(
     re.I,
 )
 _SEEN = 30  # products a session remembers as seen
+# "Which would you recommend?", "which one is best?", "which one should I buy?": a pick among
+# the products shown or compared (`Assistant._recommend`). "What do you recommend for a gamer?"
+# searches; "which is best for gaming?" asks which mention gaming (`_BEST_FOR`).
+_AMONG = r"(?:\s+one)?(?:\s+of\s+(?:these|them|those|the\s+(?:two|three|2|3)(?:\s+\w+)?))?"
+_END = r"(?=\s*(?:$|[?.!,]|(?:of|among|from)\s+(?:these|them|those|the)\b|please\b))"
+_RECOMMEND = re.compile(
+    rf"\bwhich{_AMONG}\s+(?:(?:would|do|should|could|can|shall)\s+(?:you|i|we)\s+(?:recommend|"
+    r"suggest|pick|choose|go for|get|buy|take|order)\b|(?:is|would be|'s)\s+(?:the\s+)?(?:(?:best|"
+    r"better)(?:\s+(?:one|value|buy|deal|choice|option|pick))?|your (?:pick|favou?rite|"
+    rf"recommendation)|(?:the )?one (?:to|i should) (?:get|buy)){_END})|"
+    rf"\bwhat\s+(?:would|do|should|could|can)\s+you\s+(?:recommend|suggest|pick|choose){_END}|\b(?:your|any)\s+(?:recommendations?|"
+    rf"suggestions?|picks?){_END}|\b(?:recommend|suggest)\s+(?:one|me one){_END}",
+    re.I,
+)
+_BEST_FOR = re.compile(
+    rf"\bwhich{_AMONG}\s+(?:is|would be|'s|are)\s+(?:the\s+)?(?:best|better|good|ideal|"
+    r"suited)\s+for\s+(?P<what>[^?!.]+)",
+    re.I,
+)
+# Intents whose message may pick a product by a comparative ("the cheaper one"); an addition
+# to the cart picks it in `Assistant._resolve`
+_PICKING = {
+    IntentName.SEARCH,
+    IntentName.REFINE,
+    IntentName.PRODUCT_QUESTION,
+    IntentName.COMPARE,
+}
 # What an add to cart says besides the product it names: "ok add the printer to my cart"
 _CART_TALK = re.compile(
     r"\b(?:add|put|take|buy|purchase|order|grab|get|go (?:with|for)|i'?ll|i will|want|"
@@ -368,7 +402,10 @@ def _superlative_asked(text: str, shown: list[str]) -> Superlative | None:
     products shown; None when it asks none or no product is shown."""
     if not shown:
         return None
-    return next((t for t in SUPERLATIVES if t[0].search(text)), None)
+    found = next((t for t in SUPERLATIVES if t[0].search(text)), None)
+    if found is None and (picked := comparative_asked(text)) is not None:
+        found = picked[0]  # "add the cheaper one"
+    return found
 
 
 def _winners(
@@ -639,7 +676,9 @@ class Assistant:
             wrote=sentence is not None,
         )
         if draft.shown is not None:
-            state.shown = draft.shown
+            state.shown, state.compared = draft.shown, []
+        if draft.table is not None:
+            state.compared = [p.id for p in draft.table.products]
         if draft.subject is not None:
             state.subject = draft.subject
         recent = [*([state.subject] if state.subject else []), *state.shown, *state.seen]
@@ -679,9 +718,12 @@ class Assistant:
         cheapest one"."""
         if intent.intent is IntentName.ADD_TO_CART and not intent.refs:
             asked = _superlative_asked(text, state.shown)
-            _, winners = _winners(self._shown(state), asked) if asked else ([], [])
-            if len(winners) == 1:
+            among = self.index.get_many(state.compared or state.shown)  # "the cheaper of the two"
+            _, winners = _winners(among, asked) if asked else ([], [])
+            if len(winners) == 1 and winners[0].id in state.shown:
                 return intent.model_copy(update={"refs": [state.shown.index(winners[0].id) + 1]})
+            if len(winners) == 1:  # compared with the subject, which is not in the list
+                state.subject = winners[0].id
         if intent.refs or not state.shown or intent.intent not in _PRODUCT_TURN:
             return intent
         if intent.brands:
@@ -733,6 +775,28 @@ class Assistant:
             return self.service.handle(intent, state, text)
         if name not in _SERVICE_TURN:
             state.pending, state.stalls = None, 0
+        if (
+            state.shown
+            and name in _PICKING
+            and (picked := comparative_asked(text)) is not None
+            and len(intent.refs) != 1
+        ):
+            # "which one is cheaper?", "the lighter of the two": among those named, else those
+            # compared, else those shown
+            among, wrong = self._targets(intent, state) if len(intent.refs) > 1 else (None, None)
+            if wrong:
+                return Draft(intro=wrong)
+            return (yield from self._superlative(picked[0], state, among, picked[1]))
+        if state.shown and name in _PICKING | {IntentName.OTHER} and _RECOMMEND.search(text):
+            among, wrong = self._targets(intent, state) if len(intent.refs) > 1 else (None, None)
+            if wrong:
+                return Draft(intro=wrong)
+            return (yield from self._recommend(state, among))
+        best_for = _BEST_FOR.search(text)
+        if state.shown and name in _PICKING and not intent.refs and best_for:
+            words = [w for w in best_for["what"].split() if w.lower() not in _FEATURE_FILLER]
+            if words:  # "which is best for gaming?": those that mention gaming
+                return (yield from self._mentioning(" ".join(words), state))
         if intent.similar:
             return (yield from self._similar(intent, state))
         if intent.size and state.shown and not intent.attributes:
@@ -1450,53 +1514,130 @@ class Assistant:
         )
 
     def _superlative(
-        self, asked: Superlative, state: SessionState, shown: list[str] | None = None
+        self,
+        asked: Superlative,
+        state: SessionState,
+        shown: list[str] | None = None,
+        word: str | None = None,
     ) -> Generator[Event, None, Draft]:
         """ "Which one is the cheapest?", "which has the longest cable?": the answer over every
-        product shown (`shown`, else the session's), by price or by a number the catalog states
-        (`SUPERLATIVES`). The winner becomes the subject ("add it to my cart"); what was shown
-        stays shown."""
-        shown = state.shown if shown is None else shown
-        _, word, key, _ = asked
+        product shown (`shown`, else those of the comparison on screen, else the session's), by
+        price or by a number the catalog states (`SUPERLATIVES`). `word` is what the customer
+        said when it is a comparative ("which one is cheaper?"). The winner becomes the subject
+        ("add it to my cart"); what was shown stays shown."""
+        where = "shown"
+        if shown is None:
+            shown, where = (state.compared, "compared") if state.compared else (state.shown, where)
+        _, most, key, _ = asked
         label = _MEASURES[key] if key else "price"
-        yield Status("compare", f"Finding the {word} of the products shown")
+        yield Status("compare", f"Finding the {most} of the products {where}")
         called = self.tools.call("get_product_details", {"product_ids": shown})
         products: list[Product] = called.artifact
         measured, winners = _winners(products, asked)
+        the = word if word and len(products) == 2 else most  # "the cheaper" of two
         if not measured:
             return Draft(
-                intro=f"The catalog states no {label} for the product shown."
+                intro=f"The catalog states no {label} for the product {where}."
                 if len(products) == 1
-                else f"The catalog states no {label} for the products shown, so I cannot tell "
-                f"which is the {word}.",
+                else f"The catalog states no {label} for the products {where}, so I cannot "
+                f"tell which is the {the}.",
                 evidence=products,
                 tools_called=[called.name],
             )
-        of = f"the {len(products)} products shown"
+        of = f"the {len(products)} products {where}"
         if len(measured) < len(products):
             of = f"the {len(measured)} of {of} whose {label} the catalog states"
 
+        def value(p: Product, labelled: bool = True) -> str:
+            if key is None:
+                return money(p.price, p.currency)
+            stated = measure(key, p.attributes[key])
+            return f"{label} {stated}" if labelled else stated
+
         def named(p: Product) -> str:
-            value = (
-                money(p.price, p.currency)
-                if key is None
-                else f"{label} {measure(key, p.attributes[key])}"
-            )
-            return f"{shown.index(p.id) + 1}. {p.title} ({value})"
+            number = f"{state.shown.index(p.id) + 1}. " if p.id in state.shown else ""
+            return f"{number}{p.title} ({value(p)})"
 
         if len(products) == 1:  # "what's the cheapest one?" with one product shown
-            intro = f"Only one product is shown: {named(winners[0])}."
+            intro = f"Only one product is {where}: {named(winners[0])}."
         elif len(winners) == 1:
-            intro = f"Of {of}, the {word} is {named(winners[0])}."
+            intro = f"Of {of}, the {the} is {named(winners[0])}."
+        elif len(winners) == len(products):  # "which one is cheaper?" of two at one price
+            same = "cost the same" if key is None else f"have the same {label}"
+            intro = f"The {len(products)} products {where} {same}, {value(winners[0], False)}: "
+            intro += "; ".join(named(p) for p in winners) + "."
         else:
-            intro = f"Of {of}, these are the {word}: " + "; ".join(named(p) for p in winners) + "."
+            intro = f"Of {of}, these are the {most}: " + "; ".join(named(p) for p in winners) + "."
         return Draft(
             intro=intro,
-            cards=[ProductCard.of(p, f"the {word} shown") for p in winners],
+            cards=[ProductCard.of(p, f"the {the} {where}") for p in winners],
             evidence=products,
             tools_called=[called.name],
             subject=winners[0].id if len(winners) == 1 else None,
-            refs=[shown.index(p.id) + 1 for p in winners],
+            refs=[state.shown.index(p.id) + 1 for p in winners if p.id in state.shown],
+        )
+
+    def _recommend(
+        self, state: SessionState, among: list[str] | None = None
+    ) -> Generator[Event, None, Draft]:
+        """ "Which would you recommend?": of the products named (`among`), else those compared,
+        else those shown, the first in stock in the order of the list (how well each matches
+        the search, or the order asked for), and the cheapest in stock beside it when that is
+        another. The catalog holds no ratings, and the reply says what the pick goes by. The
+        pick becomes the subject ("add it")."""
+        where = "shown"
+        if among is None:
+            among, where = (state.compared, "compared") if state.compared else (state.shown, where)
+        yield Status("compare", f"Choosing among the products {where}")
+        called = self.tools.call("get_product_details", {"product_ids": among})
+        products: list[Product] = called.artifact
+        if not products:
+            return Draft(intro="Those products are no longer in the catalog.")
+        # the list's order: how well each matches the search (or the order asked for)
+        products.sort(key=lambda p: state.shown.index(p.id) if p.id in state.shown else len(among))
+        available = [p for p in products if p.in_stock]
+        pick = (available or products)[0]
+
+        def named(p: Product) -> str:
+            number = f"{state.shown.index(p.id) + 1}. " if p.id in state.shown else ""
+            return f"{number}{p.title} ({money(p.price, p.currency)}, {stock_phrase(p.stock)})"
+
+        if len(products) == 1:
+            return Draft(
+                intro=f"Only one product is {where}: {named(pick)}.",
+                cards=[ProductCard.of(pick, f"the only product {where}")],
+                evidence=products,
+                tools_called=[called.name],
+                subject=pick.id,
+            )
+        order = state.filters.sort if state.filters.sort != "relevance" else None
+        if order:
+            why = "it comes first in the order you asked for"
+        elif state.filters.query:
+            why = f"it matches your search for {_readable(state.filters.query)!r} best"
+        else:
+            why = "it comes first in the list"
+        if pick is not products[0]:
+            why += " of those in stock"
+        elif available:
+            why += " and is in stock"
+        intro = f"Of the {len(products)} products {where}, I would go for {named(pick)}: {why}."
+        cheapest = min(available or products, key=lambda p: p.price)
+        cards = [ProductCard.of(pick, "the recommendation")]
+        if cheapest.price < pick.price:
+            stocked = " in stock" if available else ""
+            intro += f" If price matters most, {named(cheapest)} is the cheapest{stocked}."
+            cards.append(ProductCard.of(cheapest, f"the cheapest {where}"))
+        if not available:
+            intro += " None of them is in stock now."
+        intro += f" {_NO_RATINGS}"
+        return Draft(
+            intro=intro,
+            cards=cards,
+            evidence=products,
+            tools_called=[called.name],
+            subject=pick.id,
+            refs=[state.shown.index(c.id) + 1 for c in cards if c.id in state.shown],
         )
 
     # -- writing -------------------------------------------------------------------------------

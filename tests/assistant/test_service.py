@@ -573,11 +573,12 @@ def test_an_add_that_names_a_product_adds_that_product(tmp_path: Path) -> None:
     assert r.reply.startswith("I cannot tell which product you mean by 'printer'")
     assert not r.state_changed
     assert sorted(line.product_id for line in store_of(bot).cart("C001")) == ["s1", "s2"]
-    # a comparative names no product
-    for text in ("I'll take the cheaper of the two", "add the more expensive one"):
-        assert "I cannot tell" not in bot.respond("s", text, "C001").reply
     # "add it" still adds the subject
     assert bot.respond("s", "add it", "C001").reply.startswith("Added Sony SRS-XB13")
+    # a comparative names no product: it picks among those shown, here the one mouse
+    for text in ("I'll take the cheaper of the two", "add the more expensive one"):
+        r = bot.respond("s", text, "C001")
+        assert r.reply.startswith("Added Logitech M185 wireless mouse ($14.99)"), r.reply
 
 
 def test_a_refund_status_question_shows_the_returns_and_when_refunds_are_paid(
@@ -632,3 +633,13 @@ def test_an_add_naming_a_kind_prefers_a_product_of_that_kind(tmp_path: Path) -> 
     assert set(shown) == {"t1", "p1"}  # the ink's description names DeskJet printers too
     r = bot.respond("s", "ok add the printer to my cart", "C001")
     assert r.reply.startswith("Added HP DeskJet 2710 printer ($59.00)")
+
+
+def test_a_comparative_adds_the_product_it_picks(tmp_path: Path) -> None:
+    bot = make_assistant(tmp_path)
+    bot.respond("s", "bluetooth speaker", "C001")
+    bot.respond("s", "compare the first two", "C001")
+    r = bot.respond("s", "I'll take the more expensive one", "C001")
+    assert r.reply.startswith("Added JBL Flip 5 waterproof bluetooth speaker ($89.95)")
+    r = bot.respond("s", "add the cheaper of the two", "C001")
+    assert r.reply.startswith("Added Sony SRS-XB13 waterproof bluetooth speaker ($49.99)")

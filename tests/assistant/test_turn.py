@@ -1383,6 +1383,34 @@ def test_at_least_a_size_or_capacity_is_a_lower_bound(tmp_path: Path) -> None:
     assert r.reply.startswith("None of our memory card products mentions 'at least 256 GB'.")
 
 
+def test_a_lower_bound_finds_larger_products_than_the_amount_searched_finds(
+    tmp_path: Path,
+) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product(
+                f"a{n}", f"Acme 27 inch monitor model {n} with stand", "200", category="monitor"
+            )
+            for n in range(12)
+        ]
+        + [
+            product("z32", "Zed monitor 32 inch", "400", category="monitor"),
+            product("z24", "Zed monitor 24 inch", "150", category="monitor"),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    # searched with "27" alone, twelve 27-inch monitors fill every list shown first
+    r = bot.respond("s", "monitor 27 inch")
+    assert len(r.products) == 5 and all(c.id.startswith("a") for c in r.products)
+    r = bot.respond("t", "monitor at least 27 inches")
+    ids = [c.id for c in r.products]
+    assert "z32" in ids and "z24" not in ids and len(ids) == 5, ids
+    assert r.reply.startswith('Here are 5 matches for at least 27" monitor:') and r.grounded
+    more = [c.id for c in bot.respond("t", "show me more").products]
+    assert more and not set(more) & set(ids) and "z24" not in more
+
+
 def _memory_cards() -> InMemoryIndex:
     """Memory cards of 32 GB and 64 GB by their titles, and one of 128 GB by its capacity."""
     index = InMemoryIndex()
@@ -1446,3 +1474,111 @@ def test_a_lower_bound_reads_as_words_in_every_reply(tmp_path: Path) -> None:
     assert r.reply.endswith('To search the catalog for it, say "speakers at least 40" lcd tv".')
     r = bot.respond("s", "any bigger ones?")
     assert "+" not in r.reply
+
+
+def test_a_comparative_picks_among_the_products_compared_else_those_shown(
+    tmp_path: Path,
+) -> None:
+    bot = make(tmp_path)
+    bot.respond("s", "bluetooth speaker")  # s1 $49.99, s2 $89.95, s3 $25.00 (out of stock)
+    # of the three shown, "cheaper" is the cheapest: no refinement, no search for "two"
+    r = bot.respond("s", "which one is cheaper?")
+    assert r.reply == (
+        "Of the 3 products shown, the cheapest is 3. Anker Soundcore mini bluetooth speaker "
+        "($25.00)."
+    )
+    assert r.tools_called == ["get_product_details"] and r.grounded
+    # after a comparison, among the products compared, in the comparative's words
+    bot.respond("s", "compare the first two")
+    for text in ("which one is cheaper?", "the cheaper of the two", "the cheaper one"):
+        r = bot.respond("s", text)
+        assert r.reply == (
+            "Of the 2 products compared, the cheaper is 1. Sony SRS-XB13 waterproof bluetooth "
+            "speaker ($49.99)."
+        ), text
+        assert [c.id for c in r.products] == ["s1"] and r.refs == [1]
+    r = bot.respond("s", "which of the two is more expensive")
+    assert r.reply.startswith("Of the 2 products compared, the more expensive is 2. JBL Flip 5")
+    assert bot.respond("s", "is it in stock?").products[0].id == "s2"  # the subject now
+    r = bot.respond("s", "which is lighter?")
+    assert r.reply == (
+        "The catalog states no weight for the products compared, so I cannot tell which is the "
+        "lighter."
+    )
+    # named products: among those
+    r = bot.respond("s", "which one is cheaper, 2 or 3?")
+    assert r.reply.startswith("Of the 2 products shown, the cheaper is 3. Anker Soundcore")
+    # a new list ends the comparison; "cheaper ones" still refines the search
+    bot.respond("s", "bluetooth speaker")
+    r = bot.respond("s", "the cheaper one")
+    assert r.reply.startswith("Of the 3 products shown, the cheapest is 3. Anker")
+    r = bot.respond("s", "cheaper ones")  # than everything shown
+    assert r.reply.startswith("Nothing in the catalog matches bluetooth speaker up to $24.99.")
+
+
+def test_a_comparative_of_two_at_one_price_says_they_cost_the_same(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("a", "Acme speaker red", "40.00"),
+            product("b", "Acme speaker blue", "40.00"),
+            product("c", "Acme speaker green", "55.00"),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    bot.respond("s", "acme speaker")
+    bot.respond("s", "compare the first two")
+    r = bot.respond("s", "which one is cheaper?")
+    assert r.reply.startswith("The 2 products compared cost the same, $40.00: 1. Acme speaker")
+    assert len(r.products) == 2 and r.grounded
+
+
+def test_which_would_you_recommend_picks_the_best_match_in_stock(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    bot.respond("s", "bluetooth speaker")  # s1 $49.99, s2 $89.95, s3 $25.00 (out of stock)
+    no_ratings = "The catalog holds no customer ratings, reviews or sales ranks."
+    for text in (
+        "which would you recommend?",
+        "which one is best?",
+        "what do you suggest?",
+        "which one should I buy?",
+        "which is the best one?",
+        "any suggestions?",
+    ):
+        r = bot.respond("s", text)
+        assert r.reply == (
+            "Of the 3 products shown, I would go for 1. Sony SRS-XB13 waterproof bluetooth "
+            "speaker ($49.99, in stock): it matches your search for 'bluetooth speaker' best "
+            f"and is in stock. {no_ratings}"
+        ), text
+        assert [c.id for c in r.products] == ["s1"] and r.grounded
+        assert r.tools_called == ["get_product_details"] and r.table is None
+    assert bot.respond("s", "is it in stock?").products[0].id == "s1"  # the subject now
+    # the first is out of stock: the first in stock, and the cheapest in stock beside it
+    bot.respond("s", "cheapest first")  # s3, s1, s2
+    r = bot.respond("s", "which would you pick?")
+    assert r.reply == (
+        "Of the 3 products shown, I would go for 2. Sony SRS-XB13 waterproof bluetooth speaker "
+        "($49.99, in stock): it comes first in the order you asked for of those in stock. "
+        f"{no_ratings}"
+    )
+    # a cheaper one in stock is named beside the pick
+    assert [c.id for c in bot.respond("s", "most expensive first").products] == ["s2", "s1", "s3"]
+    r = bot.respond("s", "which would you recommend?")
+    assert r.reply == (
+        "Of the 3 products shown, I would go for 1. JBL Flip 5 waterproof bluetooth speaker "
+        "($89.95, in stock): it comes first in the order you asked for and is in stock. If price "
+        "matters most, 2. Sony SRS-XB13 waterproof bluetooth speaker ($49.99, in stock) is the "
+        f"cheapest in stock. {no_ratings}"
+    )
+    assert [c.id for c in r.products] == ["s2", "s1"] and r.refs == [1, 2] and r.grounded
+    # after a comparison, among those compared; "which is best for X" asks which mention X
+    bot.respond("s", "bluetooth speaker")
+    bot.respond("s", "compare 2 and 3")
+    r = bot.respond("s", "which would you recommend?")
+    assert r.reply.startswith("Of the 2 products compared, I would go for 2. JBL Flip 5")
+    r = bot.respond("s", "which is best for parties?")
+    assert r.reply.startswith("None of the 3 products shown mentions 'parties'.")
+    # a recommendation for someone searches
+    r = bot.respond("s", "what do you recommend for a gamer?")
+    assert "search_products" in r.tools_called
