@@ -1535,12 +1535,13 @@ class Assistant:
         products: list[Product] = called.artifact
         measured, winners = _winners(products, asked)
         the = word if word and len(products) == 2 else most  # "the cheaper" of two
+        has = key not in (None, "weight")  # a product has the largest screen, is the lightest
         if not measured:
             return Draft(
                 intro=f"The catalog states no {label} for the product {where}."
                 if len(products) == 1
                 else f"The catalog states no {label} for the products {where}, so I cannot "
-                f"tell which is the {the}.",
+                f"tell which {'has' if has else 'is'} the {the}.",
                 evidence=products,
                 tools_called=[called.name],
             )
@@ -1560,6 +1561,8 @@ class Assistant:
 
         if len(products) == 1:  # "what's the cheapest one?" with one product shown
             intro = f"Only one product is {where}: {named(winners[0])}."
+        elif len(winners) == 1 and has:
+            intro = f"Of {of}, {named(winners[0])} has the {the}."
         elif len(winners) == 1:
             intro = f"Of {of}, the {the} is {named(winners[0])}."
         elif len(winners) == len(products):  # "which one is cheaper?" of two at one price
@@ -1567,7 +1570,8 @@ class Assistant:
             intro = f"The {len(products)} products {where} {same}, {value(winners[0], False)}: "
             intro += "; ".join(named(p) for p in winners) + "."
         else:
-            intro = f"Of {of}, these are the {most}: " + "; ".join(named(p) for p in winners) + "."
+            these = f"these have the {most}" if has else f"these are the {most}"
+            intro = f"Of {of}, {these}: " + "; ".join(named(p) for p in winners) + "."
         return Draft(
             intro=intro,
             cards=[ProductCard.of(p, f"the {the} {where}") for p in winners],

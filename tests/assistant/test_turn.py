@@ -577,13 +577,13 @@ def test_a_superlative_of_a_stated_size_counts_the_products_that_state_it(
     bot.respond("s", "lcd tv")  # 24, 32, 40, 50 (no size stated) and 55 inches
     r = bot.respond("s", "which one has the biggest screen?")
     assert r.reply == (
-        "Of the 4 of the 5 products shown whose screen size the catalog states, the largest "
-        'screen is 5. Vista 55 inch LCD TV (screen size 55").'
+        "Of the 4 of the 5 products shown whose screen size the catalog states, 5. Vista 55 "
+        'inch LCD TV (screen size 55") has the largest screen.'
     )
     bot.respond("s", "usb cable")
     r = bot.respond("s", "which has the shortest cable?")
     assert r.reply == (
-        "Of the 3 products shown, the shortest cable is 1. Acme USB cable 1 m (cable length 1 m)."
+        "Of the 3 products shown, 1. Acme USB cable 1 m (cable length 1 m) has the shortest cable."
     )
 
 
@@ -600,8 +600,8 @@ def test_battery_life_is_its_own_measure_never_the_cable(tmp_path: Path) -> None
     bot.respond("s", "acme notebook")
     r = bot.respond("s", "which one has the longest battery life?")
     assert r.reply == (
-        "Of the 2 of the 3 products shown whose battery life the catalog states, the longest "
-        "battery life is 2. Acme notebook 14 (battery life 10.5 h)."
+        "Of the 2 of the 3 products shown whose battery life the catalog states, 2. Acme "
+        "notebook 14 (battery life 10.5 h) has the longest battery life."
     )
     bot.respond("s", "the first one")
     r = bot.respond("s", "any with a longer battery life?")
@@ -614,11 +614,12 @@ def test_battery_life_is_its_own_measure_never_the_cable(tmp_path: Path) -> None
     bot.respond("s", "usb cable")
     r = bot.respond("s", "which has the best battery life?")
     assert r.reply == (
-        "The catalog states no battery life for the products shown, so I cannot tell which is "
-        "the longest battery life."
+        "The catalog states no battery life for the products shown, so I cannot tell which "
+        "has the longest battery life."
     )
     assert "cable length" not in bot.respond("s", "which has the longest warranty?").reply
-    assert "the longest cable is 3." in bot.respond("s", "which one is the longest?").reply
+    r = bot.respond("s", "which one is the longest?")
+    assert r.reply.endswith("3. Acme USB cable 5 m (cable length 5 m) has the longest cable.")
 
 
 def _battery(hours: str) -> dict[str, object]:
@@ -1504,6 +1505,11 @@ def test_a_comparative_picks_among_the_products_compared_else_those_shown(
     assert r.reply == (
         "The catalog states no weight for the products compared, so I cannot tell which is the "
         "lighter."
+    )
+    r = bot.respond("s", "which has better battery life?")
+    assert r.reply == (
+        "The catalog states no battery life for the products compared, so I cannot tell which "
+        "has the longer battery life."
     )
     # named products: among those
     r = bot.respond("s", "which one is cheaper, 2 or 3?")
