@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.matching import kind_first
 from ranking.base import Reranker
 from ranking.fusion import FusionWeights, ItemSignals, UserVectorProvider, freshness, fuse_scores
 from retrieval.index import ProductIndex
@@ -33,6 +34,8 @@ class ProductSearch:
         weights: The fusion weights.
         candidates: How many retrieval hits the re-ranker orders at a time (its window).
         users: Gives w(u) for personalised fusion (the behaviour loop's hook); optional.
+        kinds_first: Put the matches of the kind of product the query names first within each
+            window (`kind_first`): "camera" shows cameras before camera cases, re-ranked or not.
     """
 
     index: ProductIndex
@@ -40,6 +43,7 @@ class ProductSearch:
     weights: FusionWeights | None = None
     candidates: int = 10
     users: UserVectorProvider | None = None
+    kinds_first: bool = True
 
     def search(
         self,
@@ -56,9 +60,9 @@ class ProductSearch:
         place therefore never depends on how many are asked for: asking for 15 and then for 20
         gives the same first 15 ("show me more" neither repeats nor skips a product).
         """
-        if not rerank or self.reranker is None or not query.strip():
-            return self.index.search(query, filters, k)
         window = max(1, self.candidates)
+        if not rerank or self.reranker is None or not query.strip():
+            return self._kinds(query, filters, self.index.search(query, filters, k), window)
         hits = self.index.search(query, filters, whole_windows(k, window))
         if not hits:
             return hits
@@ -68,7 +72,16 @@ class ProductSearch:
         ranked: list[Hit] = []
         for start in range(0, len(hits), window):
             ranked += self._rerank(self.reranker, query, hits[start : start + window], user)
-        return ranked[:k]
+        return self._kinds(query, filters, ranked, window)[:k]
+
+    def _kinds(
+        self, query: str, filters: SearchFilters | None, hits: list[Hit], window: int
+    ) -> list[Hit]:
+        """`hits` with the matches of the kind the query names first in each window, unless
+        switched off or a category filter already names the kind."""
+        if not self.kinds_first or (filters is not None and filters.category):
+            return hits
+        return kind_first(hits, query, window)
 
     def _rerank(
         self, reranker: Reranker, query: str, hits: list[Hit], user: np.ndarray | None

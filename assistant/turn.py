@@ -26,6 +26,17 @@ from assistant.extract import MIN_WAIT, IntentExtractor
 from assistant.grounding import Evidence, check, check_sentence
 from assistant.intent import Intent, IntentName
 from assistant.llm_data import reply_messages
+from assistant.matching import (
+    AMOUNT,
+    AT_LEAST,
+    amounts,
+    headed_test,
+    kind_test,
+    matching,
+    query_words,
+    size_of,
+    states_amount,
+)
 from assistant.parser import (
     SUPERLATIVES,
     MessageParser,
@@ -47,22 +58,7 @@ from assistant.reply import (
 )
 from assistant.service import NoServiceDesk, ServiceDesk
 from assistant.state import ActiveFilters, SessionState, SessionStore, TranscriptLine
-from assistant.tools import (
-    AMOUNT,
-    AT_LEAST,
-    CatalogTools,
-    ToolResult,
-    amounts,
-    headed_test,
-    kind_test,
-    matching,
-    measure,
-    money,
-    query_words,
-    size_of,
-    states_amount,
-    stock_phrase,
-)
+from assistant.tools import CatalogTools, ToolResult, measure, money, stock_phrase
 from retrieval.lexical import tokenize, word_alternatives
 from retrieval.product import Product
 from retrieval.search import Hit

@@ -307,7 +307,8 @@ def search(
     no_rerank: NoRerank = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Search the catalog (hybrid BM25 + dense, then the re-ranker). Without QUERY, a prompt."""
+    """Search the catalog (hybrid BM25 + dense, then the re-ranker, then the kind named
+    first). Without QUERY, a prompt."""
     price_min, price_max = _decimal(min_price, "--min-price"), _decimal(max_price, "--max-price")
     if price_min is not None and price_max is not None and price_min > price_max:
         raise typer.BadParameter(f"--min-price {min_price} is above --max-price {max_price}")
@@ -519,8 +520,8 @@ def eval_retrieval(
         for query, lab in labels.items():
             depth = max(k, CONDENSED_DEPTH)
             deeper = [h.product.id for h in engine.index.search(query, None, depth)]
-            # Without re-ranking the search is the hybrid ranking itself: its top k.
-            ranked = deeper[:k] if no_rerank else [h.product.id for h in engine.search(query, k=k)]
+            # As the search shows it: hybrid (and re-ranked), the kind named first
+            ranked = [h.product.id for h in engine.search(query, k=k)]
             shown = set(ranked)
             deep = ranked + [doc for doc in deeper if doc not in shown]
             official, condensed = ndcg_at_k(ranked, lab, k), condensed_ndcg_at_k(deep, lab, k)

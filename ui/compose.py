@@ -91,6 +91,7 @@ def build_search(settings: Settings, rerank: bool = True) -> ProductSearch:
         reranker=build_reranker(settings) if rerank else None,
         weights=build_weights(settings),
         candidates=settings.rerank_candidates,
+        kinds_first=settings.search_kinds_first,
     )
 
 

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
             the next N, as far as the hits asked for go, so that a hit's place does not depend
             on how many are asked for. 10 measured best on the dev judgments (README,
             "Measures that pool bias does not decide") and halves the re-ranking time of 20.
+        search_kinds_first: Within each window of `rerank_candidates` hits, put the matches of
+            the kind of product the query names first (they hold its words and their category
+            is that kind: "camera" shows cameras before camera cases), re-ranked or not; false
+            = the fused order alone (README, "Results").
         fusion_w_*: Weights of the final score (see ranking/fusion.py and the README).
         bm25_k1: BM25 term-frequency saturation.
         bm25_b: BM25 length normalisation.
@@ -112,6 +116,7 @@ class Settings(BaseSettings):
     reranker_precision: Literal["bf16", "int8", "fp32", "onnx-int8"] = "bf16"
     reranker_max_length: int | None = Field(default=None, ge=16, le=512)
     rerank_candidates: int = Field(default=10, ge=1, le=200)
+    search_kinds_first: bool = True
     fusion_w_cross_encoder: float = Field(default=1.0, ge=0)
     fusion_w_retrieval: float = Field(default=0.3, ge=0)
     fusion_w_user: float = Field(default=0.2, ge=0)

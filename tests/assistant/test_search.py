@@ -6,12 +6,13 @@ from decimal import Decimal
 
 import numpy as np
 
+from assistant.matching import kind_first
 from assistant.search import ProductSearch
 from ranking.base import OverlapReranker, Reranker
 from retrieval.memory import InMemoryIndex
 from retrieval.search import SearchFilters
 from tests.assistant.search_fixtures import PrefersThirds, numbered, thirds_first
-from tests.retrieval.catalog_fixtures import sample_products
+from tests.retrieval.catalog_fixtures import product, sample_products
 
 
 class PreferReranker(Reranker):
@@ -92,3 +93,61 @@ def test_a_hits_place_does_not_depend_on_how_many_are_asked_for() -> None:
     # The next ten are the re-ranker's second window: the retrieval's 11th to 20th.
     assert twenty[10:] == thirds_first(retrieved[10:])
     assert all(h.stage == "rerank" for h in search.search("speaker", k=25))
+
+
+def _cameras() -> InMemoryIndex:
+    """Camera cases that say "camera" more often than the cameras do."""
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product(
+                f"c{n}",
+                f"Acme camera case {n} for camera and camera lens",
+                "9",
+                category="camera case",
+            )
+            for n in range(3)
+        ]
+        + [
+            product("d1", "Zeta digital camera 20 MP", "199", category="digital camera"),
+            product("d2", "Zeta compact camera", "149", category="camera"),
+        ]
+    )
+    return index
+
+
+def test_the_matches_of_the_kind_named_come_first_within_each_window() -> None:
+    index = _cameras()
+    search = ProductSearch(index, PreferReranker("case"), candidates=10)
+    for rerank in (True, False):
+        ids = [h.product.id for h in search.search("camera", k=5, rerank=rerank)]
+        assert ids[:2] in (["d1", "d2"], ["d2", "d1"]), (rerank, ids)
+        assert sorted(ids[2:]) == ["c0", "c1", "c2"]
+    # switched off: the fused order alone (the re-ranker prefers the cases)
+    search.kinds_first = False
+    assert search.search("camera", k=5)[0].product.category == "camera case"
+    # a category filter names the kind itself: nothing is moved
+    search.kinds_first = True
+    hits = search.search("camera", SearchFilters(category="camera case"), k=5)
+    assert {h.product.id for h in hits} == {"c0", "c1", "c2"}
+    # windows of 3: each holds the hits it holds without the rule, its cameras first, so a
+    # product's place never depends on how many are asked for
+    narrow = ProductSearch(index, PreferReranker("case"), candidates=3, kinds_first=False)
+    plain = [h.product.id for h in narrow.search("camera", k=5)]
+    narrow.kinds_first = True
+    ids = [h.product.id for h in narrow.search("camera", k=5)]
+    for window in (slice(0, 3), slice(3, 5)):
+        assert set(ids[window]) == set(plain[window])
+        got = [i[0] for i in ids[window]]
+        assert got == sorted(got, key=lambda c: c != "d"), ids
+    assert ids != plain and [h.product.id for h in narrow.search("camera", k=3)] == ids[:3]
+
+
+def test_kind_first_keeps_the_order_within_each_group() -> None:
+    index = _cameras()
+    hits = index.search("camera", None, 5)
+    ordered = kind_first(hits, "camera", 5)
+    cameras = [h.product.id for h in hits if h.product.id.startswith("d")]
+    cases = [h.product.id for h in hits if h.product.id.startswith("c")]
+    assert [h.product.id for h in ordered] == cameras + cases
+    assert kind_first(hits, "", 5) == hits  # no words: no kind

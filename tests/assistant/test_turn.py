@@ -15,6 +15,7 @@ from assistant.chat_model import ChatModel, FunctionChatModel, Message
 from assistant.errors import AssistantError, ModelUnavailable
 from assistant.extract import IntentExtractor
 from assistant.intent import IntentName
+from assistant.matching import kind_test, matching, states_amount
 from assistant.parser import MessageParser
 from assistant.reply import (
     Draft,
@@ -27,7 +28,7 @@ from assistant.reply import (
 )
 from assistant.search import ProductSearch
 from assistant.state import SessionStore
-from assistant.tools import CatalogTools, kind_test, matching, money, states_amount
+from assistant.tools import CatalogTools, money
 from assistant.turn import Assistant, unusable
 from ranking.base import OverlapReranker
 from retrieval.memory import InMemoryIndex
@@ -1135,7 +1136,8 @@ def test_products_of_the_kind_named_come_first(tmp_path: Path) -> None:
     index = InMemoryIndex(fusion=FusionConfig(dense_weight=0.0))
     index.upsert([*accessories, *cameras])
     tools = CatalogTools(ProductSearch(index, None))
-    ranked = [h.product.id for h in ProductSearch(index, None).search("camera", k=6)]
+    fused = ProductSearch(index, None, kinds_first=False)  # the search's order without the rule
+    ranked = [h.product.id for h in fused.search("camera", k=6)]
     assert {*ranked[:4]} == {a.id for a in accessories}  # the cameras last, by BM25
     _, hits = tools.search_products("camera", limit=4)
     assert [h.product.id for h in hits] == ranked[4:] + ranked[:2]  # each group in rank order
@@ -1146,7 +1148,7 @@ def test_products_of_the_kind_named_come_first(tmp_path: Path) -> None:
     # has only that kind.
     _, plain = tools.search_products("case logic", limit=6)
     assert [h.product.id for h in plain] == [
-        h.product.id for h in ProductSearch(index, None).search("case logic", SearchFilters(), k=6)
+        h.product.id for h in fused.search("case logic", SearchFilters(), k=6)
     ]
     _, bags = tools.search_products("camera bag", limit=6)
     assert bags[0].product.id == "a1"  # the kind named: a bag, not a camera
