@@ -205,6 +205,10 @@ _OFF_TASK = re.compile(
     r"instruction\w*|happy to (?:order|buy|get|book|deliver))\b",
     re.I,
 )
+# A sentence that says the products fit a budget ("These monitors fit your budget.") is shown
+# only when the customer gave one: the search's price bound, which the passages state.
+_BUDGET_CLAIM = re.compile(r"\b(budgets?|price range|afford\w*|within your price)\b", re.I)
+_PRICED_SEARCH = re.compile(r"Searched for .*\$\d")
 # Numbers the catalog states that replies compare, with the words a reply uses for them (their
 # units: `tools.UNITS`, through `measure`).
 _MEASURES: dict[str, str] = {
@@ -996,6 +1000,15 @@ class Assistant:
             tools_called = [c.name for c in called]
             return Draft(intro=intro, passages=passages, tools_called=tools_called, shown=[])
         matched = self._matched(hits, relaxed.query)
+        if any(matched) and relaxed is filters and filters.query and not filters.category:
+            # The query names a kind the catalog has, and no match is of it ('32" monitor':
+            # a wall mount for 32"-60" screens): no match, so the kind is searched below
+            named = _kind_named(filters.query, self.tools.search.index.categories())
+            names = headed_test(filters.query)
+            if named is not None and not any(
+                m and names(h.product.category) for h, m in zip(hits, matched, strict=True)
+            ):
+                matched = [False] * len(hits)
         # Only products of the kind named matched, too few of them to fill the reply: the
         # re-ranker found none relevant, and the accessories that say the kind's name
         # outnumber it ("tablet": stands and cases, two tablets).
@@ -1689,6 +1702,8 @@ def unusable(sentence: str, text: str, draft: Draft) -> str | None:
         return "the sentence asks, denies, apologises, offers to act or talks about its prompt"
     if set(re.findall(r"\d+", sentence)) - set(re.findall(r"\d+", text)):
         return "the sentence names numbers (model numbers and counts are the list's job)"
+    if _BUDGET_CLAIM.search(sentence) and not any(_PRICED_SEARCH.match(p) for p in draft.passages):
+        return "the sentence speaks of a budget the customer did not give"
     # The topic: the customer's words (stop words aside; "tv", "pc" and "sd" are words too) and
     # the shown titles' longer words (titles are full of units and codes such as "gb" or "x").
     asked = {t for t in tokenize(text) if len(t) > 2 or (len(t) == 2 and t.isalpha())}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -977,6 +978,15 @@ def test_the_topic_is_the_customers_words_short_ones_too() -> None:
     for off in ("Here are some great options for you.", "Here they are, in GB and x."):
         assert unusable(off, "tv", draft) == "the sentence is about something else"
     assert unusable("These fit x well.", "ok x", draft) == "the sentence is about something else"
+    # a budget the customer did not give
+    invented = "the sentence speaks of a budget the customer did not give"
+    fits = "These tv options fit your budget."
+    assert unusable(fits, "tv", draft) == invented
+    assert unusable(fits, "tv, what about 32 inch?", draft) == invented
+    for bound in ("up to $300.00", "from $200.00", "from $200.00 to $300.00"):
+        priced = replace(draft, passages=[f"Searched for tv {bound}."])
+        assert unusable(fits, "tv under 300", priced) is None, bound
+    assert unusable(fits, "tv under 300", replace(draft, passages=["Searched for tv."])) == invented
 
 
 def test_a_spent_time_budget_skips_the_model_but_not_the_facts(tmp_path: Path) -> None:
@@ -1590,3 +1600,26 @@ def test_which_would_you_recommend_picks_the_best_match_in_stock(tmp_path: Path)
     # a recommendation for someone searches
     r = bot.respond("s", "what do you recommend for a gamer?")
     assert "search_products" in r.tools_called
+
+
+def test_matches_of_another_kind_only_are_no_match_for_a_kind_named(tmp_path: Path) -> None:
+    index = InMemoryIndex()
+    index.upsert(
+        [
+            product("w1", "Acme TV/Monitor wall mount for 32 inch screens", "60", category="mount"),
+            product("m24", "Zeta monitor 24 inch", "150", category="monitor"),
+            product("m27", "Zeta monitor 27 inch", "220", category="monitor"),
+        ]
+    )
+    bot = make(tmp_path, index=index)
+    # the mount says "monitor" and 32 inches; no monitor does: the monitors, as alternatives
+    r = bot.respond("s", "32 inch monitor")
+    assert r.reply.startswith("None of our monitor products mentions '32 inch'."), r.reply
+    assert {c.id for c in r.products} >= {"m24", "m27"} and all(c.alternative for c in r.products)
+    # a match of the kind named stays a match, the mount no match beside it
+    r = bot.respond("t", "27 inch monitor")
+    assert r.reply.startswith('Here is 1 match for 27" monitor:')
+    assert [c.id for c in r.products] == ["m27"]
+    # a query that names the mount's kind finds it
+    r = bot.respond("u", "wall mount 32 inch")
+    assert r.products and r.products[0].id == "w1" and not r.products[0].alternative
