@@ -195,6 +195,12 @@ _WHICH_FEATURE = re.compile(
     rf"them|those)(?: ones)?|one)(?:\s+{_FEATURE_VERB}|\s+come with)?)\s+(?P<what>[^?!.]+)",
     re.I,
 )
+# "Does it have a numeric keypad?", "does it come with a case?" (the feature asked about)
+_IT_HAS = re.compile(
+    r"\b(?:does|do|will|would|can) (?:it|this|that|they|this one|that one) (?:have|has|come with|"
+    r"include|support)\s+(?P<what>[^?!.]+)",
+    re.I,
+)
 _FEATURE_FILLER = frozenset(
     "a an the any some good built in it its they them one ones also really actually compatible "
     "with work works support supports".split()
@@ -1365,6 +1371,13 @@ class Assistant:
         ):
             # "how big is the screen?" over a list: each product shown answers
             ids, problem, listed = state.shown, None, True
+        has = _IT_HAS.search(text) if problem and state.shown and not intent.refs else None
+        if has and not intent.attributes:
+            # "does it have a backlit keyboard?" with no product pointed at: those shown that
+            # mention it
+            words = [w for w in has["what"].split() if w.lower() not in _FEATURE_FILLER]
+            if words:
+                return (yield from self._mentioning(" ".join(words), state))
         if problem:
             if intent.query and not intent.refs:  # a question naming a product: search for it
                 return (

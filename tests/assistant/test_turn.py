@@ -1623,3 +1623,22 @@ def test_matches_of_another_kind_only_are_no_match_for_a_kind_named(tmp_path: Pa
     # a query that names the mount's kind finds it
     r = bot.respond("u", "wall mount 32 inch")
     assert r.products and r.products[0].id == "w1" and not r.products[0].alternative
+
+
+def test_does_it_have_over_a_list_answers_from_the_products_shown(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    bot.respond("s", "bluetooth speaker")  # s1 and s2 say waterproof, s3 does not
+    r = bot.respond("s", "does it come with waterproof housing?")
+    assert r.reply.startswith("None of the 3 products shown mentions 'waterproof housing'.")
+    r = bot.respond("s", "does it have waterproof?")
+    assert r.reply == (
+        "Of the 3 products shown, 2 mention 'waterproof':\n"
+        "1. Sony SRS-XB13 waterproof bluetooth speaker - $49.99 - in stock\n"
+        "2. JBL Flip 5 waterproof bluetooth speaker - $89.95 - in stock"
+    )
+    assert r.tools_called == ["get_product_details"] and r.grounded
+    # "is it in stock?" still asks which; with a product pointed at, that product answers
+    assert bot.respond("s", "is it in stock?").reply.startswith("Which product do you mean?")
+    bot.respond("s", "the third one")
+    r = bot.respond("s", "does it have waterproof?")
+    assert r.products[0].id == "s3" and "does not mention 'waterproof'" in r.reply
