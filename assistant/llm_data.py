@@ -1157,7 +1157,10 @@ def build_reply_examples(
             continue
         evidence = Evidence(products=chosen, user_text=request, brands=brands)
         draft = Draft(intro="", cards=[ProductCard.of(p, "") for p in chosen], evidence=chosen)
-        if check_sentence(sentence, evidence).violations or unusable(sentence, request, draft):
+        priced = sentences is _BUDGET_SENTENCES  # the request has a price bound
+        if check_sentence(sentence, evidence).violations or unusable(
+            sentence, request, draft, priced
+        ):
             continue
         seen.add(key)
         out.append(

@@ -212,9 +212,8 @@ _OFF_TASK = re.compile(
     re.I,
 )
 # A sentence that says the products fit a budget ("These monitors fit your budget.") is shown
-# only when the customer gave one: the search's price bound, which the passages state.
+# only when the customer gave one: a price bound on the search (`unusable`).
 _BUDGET_CLAIM = re.compile(r"\b(budgets?|price range|afford\w*|within your price)\b", re.I)
-_PRICED_SEARCH = re.compile(r"Searched for .*\$\d")
 # Numbers the catalog states that replies compare, with the words a reply uses for them (their
 # units: `tools.UNITS`, through `measure`).
 _MEASURES: dict[str, str] = {
@@ -649,7 +648,9 @@ class Assistant:
                 violations = check_sentence(sentence, evidence).violations
                 # numbers and topic are judged against what the customer asked for in this
                 # search ("64 GB" typed a turn before "under 75"), prices against the tools
-                reason = None if violations else unusable(sentence, request, draft)
+                bounds = (state.filters.price_min, state.filters.price_max)
+                priced = any(b is not None for b in bounds)  # the search has a price bound
+                reason = None if violations else unusable(sentence, request, draft, priced)
                 violations += [reason] if reason else []
                 if violations:
                     log.info("model sentence rejected %r: %s", sentence, violations)
@@ -1706,16 +1707,17 @@ def _request(message: str, state: SessionState) -> str:
     return message
 
 
-def unusable(sentence: str, text: str, draft: Draft) -> str | None:
+def unusable(sentence: str, text: str, draft: Draft, priced: bool = False) -> str | None:
     """Why a grounded sentence is still not shown, or None: empty, long, a question, a refusal
-    or talk about the prompt, numbers the customer did not write, or off the topic."""
+    or talk about the prompt, numbers the customer did not write, a budget when the search
+    has no price bound (`priced`), or off the topic."""
     if not 8 <= len(sentence) <= 200:
         return "the sentence is empty or too long"
     if "?" in sentence or _OFF_TASK.search(sentence):
         return "the sentence asks, denies, apologises, offers to act or talks about its prompt"
     if set(re.findall(r"\d+", sentence)) - set(re.findall(r"\d+", text)):
         return "the sentence names numbers (model numbers and counts are the list's job)"
-    if _BUDGET_CLAIM.search(sentence) and not any(_PRICED_SEARCH.match(p) for p in draft.passages):
+    if _BUDGET_CLAIM.search(sentence) and not priced:
         return "the sentence speaks of a budget the customer did not give"
     # The topic: the customer's words (stop words aside; "tv", "pc" and "sd" are words too) and
     # the shown titles' longer words (titles are full of units and codes such as "gb" or "x").

@@ -107,12 +107,13 @@ def test_reply_targets_pass_the_checkers(dataset: Dataset) -> None:
         shown = [products[line[2:]] for line in listing.splitlines()]
         evidence = Evidence(products=shown, user_text=ex.text, brands=brands)
         assert not check_sentence(ex.target, evidence).violations, ex.target
-        # a request with a price is searched with that bound, as the turn's passages say
-        bound = re.search(r"under \$(\d+)", ex.text)
-        passages = [f"Searched for it up to ${bound[1]}.00."] if bound else []
-        cards = [ProductCard.of(p, "") for p in shown]
-        draft = Draft(intro="", cards=cards, evidence=shown, passages=passages)
-        assert unusable(ex.target, ex.text, draft) is None, ex.target
+        draft = Draft(intro="", cards=[ProductCard.of(p, "") for p in shown], evidence=shown)
+        # a request with a price is searched with that bound
+        priced = re.search(r"under \$\d+", ex.text) is not None
+        assert unusable(ex.target, ex.text, draft, priced) is None, ex.target
+    # the budget sentences are among them, each with a price asked for
+    budgeted = [ex for ex in replies if "budget" in ex.target]
+    assert budgeted and all("under $" in ex.text for ex in budgeted)
 
 
 def test_phrases_with_slots_or_filler_are_not_query_labels() -> None:
