@@ -15,7 +15,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
@@ -151,8 +151,9 @@ _RECOMMEND = re.compile(
     r"suggest|pick|choose|go for|get|buy|take|order)\b|(?:is|would be|'s)\s+(?:the\s+)?(?:(?:best|"
     r"better)(?:\s+(?:one|value|buy|deal|choice|option|pick))?|your (?:pick|favou?rite|"
     rf"recommendation)|(?:the )?one (?:to|i should) (?:get|buy)){_END})|"
-    rf"\bwhat\s+(?:would|do|should|could|can)\s+you\s+(?:recommend|suggest|pick|choose){_END}|\b(?:your|any)\s+(?:recommendations?|"
-    rf"suggestions?|picks?){_END}|\b(?:recommend|suggest)\s+(?:one|me one){_END}",
+    rf"\bwhat\s+(?:would|do|should|could|can)\s+you\s+(?:recommend|suggest|pick|choose){_END}|"
+    rf"\b(?:your|any)\s+(?:recommendations?|suggestions?|picks?){_END}|"
+    rf"\b(?:recommend|suggest)\s+(?:one|me one){_END}",
     re.I,
 )
 _BEST_FOR = re.compile(
@@ -411,6 +412,27 @@ def _superlative_asked(text: str, shown: list[str]) -> Superlative | None:
     if found is None and (picked := comparative_asked(text)) is not None:
         found = picked[0]  # "add the cheaper one"
     return found
+
+
+def _among(state: SessionState) -> tuple[list[str], str]:
+    """The products a pick or a superlative is among, and what they are: those of the
+    comparison on screen, else those shown."""
+    return (state.compared, "compared") if state.compared else (state.shown, "shown")
+
+
+def _positions(state: SessionState, ids: Iterable[str]) -> list[int]:
+    """The numbers in the list shown of those of `ids` that it holds."""
+    return [state.shown.index(i) + 1 for i in ids if i in state.shown]
+
+
+def _numbered(state: SessionState, product: Product) -> str:
+    """The product's title, led by its number in the list shown when it is there."""
+    return "".join(f"{n}. " for n in _positions(state, [product.id])) + product.title
+
+
+def _feature_words(what: str) -> str:
+    """The words of a feature asked about, without filler ("a backlit keyboard")."""
+    return " ".join(w for w in what.split() if w.lower() not in _FEATURE_FILLER)
 
 
 def _winners(
@@ -725,7 +747,7 @@ class Assistant:
         cheapest one"."""
         if intent.intent is IntentName.ADD_TO_CART and not intent.refs:
             asked = _superlative_asked(text, state.shown)
-            among = self.index.get_many(state.compared or state.shown)  # "the cheaper of the two"
+            among = self.index.get_many(_among(state)[0])  # "the cheaper of the two"
             _, winners = _winners(among, asked) if asked else ([], [])
             if len(winners) == 1 and winners[0].id in state.shown:
                 return intent.model_copy(update={"refs": [state.shown.index(winners[0].id) + 1]})
@@ -790,20 +812,20 @@ class Assistant:
         ):
             # "which one is cheaper?", "the lighter of the two": among those named, else those
             # compared, else those shown
-            among, wrong = self._targets(intent, state) if len(intent.refs) > 1 else (None, None)
+            among, wrong = self._named_among(intent, state)
             if wrong:
                 return Draft(intro=wrong)
             return (yield from self._superlative(picked[0], state, among, picked[1]))
         if state.shown and name in _PICKING | {IntentName.OTHER} and _RECOMMEND.search(text):
-            among, wrong = self._targets(intent, state) if len(intent.refs) > 1 else (None, None)
+            among, wrong = self._named_among(intent, state)
             if wrong:
                 return Draft(intro=wrong)
             return (yield from self._recommend(state, among))
         best_for = _BEST_FOR.search(text)
         if state.shown and name in _PICKING and not intent.refs and best_for:
-            words = [w for w in best_for["what"].split() if w.lower() not in _FEATURE_FILLER]
-            if words:  # "which is best for gaming?": those that mention gaming
-                return (yield from self._mentioning(" ".join(words), state))
+            if wanted := _feature_words(best_for["what"]):
+                # "which is best for gaming?": those that mention gaming
+                return (yield from self._mentioning(wanted, state))
         if intent.similar:
             return (yield from self._similar(intent, state))
         if intent.size and state.shown and not intent.attributes:
@@ -1007,14 +1029,17 @@ class Assistant:
             tools_called = [c.name for c in called]
             return Draft(intro=intro, passages=passages, tools_called=tools_called, shown=[])
         matched = self._matched(hits, relaxed.query)
-        if any(matched) and relaxed is filters and filters.query and not filters.category:
-            # The query names a kind the catalog has, and no match is of it ('32" monitor':
-            # a wall mount for 32"-60" screens): no match, so the kind is searched below
-            named = _kind_named(filters.query, self.tools.search.index.categories())
+        # The kind of product the query names, of those the catalog has ("laptop": notebook)
+        kind = (
+            _kind_named(filters.query, self.tools.search.index.categories())
+            if relaxed is filters and filters.query
+            else None
+        )
+        if kind is not None and any(matched) and not filters.category:
+            # No match is of the kind named ('32" monitor': a wall mount for 32"-60" screens):
+            # no match, so the kind is searched below
             names = headed_test(filters.query)
-            if named is not None and not any(
-                m and names(h.product.category) for h, m in zip(hits, matched, strict=True)
-            ):
+            if not any(m and names(h.product.category) for h, m in zip(hits, matched, strict=True)):
                 matched = [False] * len(hits)
         # Only products of the kind named matched, too few of them to fill the reply: the
         # re-ranker found none relevant, and the accessories that say the kind's name
@@ -1022,31 +1047,29 @@ class Assistant:
         few = 0 < sum(matched) < self.show and not self._relevant(hits)
         of_kind: str | None = None
         unmentioned: list[str] = []
-        if (few or not any(matched)) and relaxed is filters and filters.query:
+        if (few or not any(matched)) and kind is not None:
             # Before saying the catalog may not carry it, or showing a few: when the query
             # names a kind of product the catalog has ("laptop": its notebooks), search among
             # that kind.
-            kind = _kind_named(filters.query, self.tools.search.index.categories())
-            if kind is not None:
-                yield Status("search", f"Looking among the catalog's {kind} products")
-                args = {**_search_args(filters, self.show), "category": kind}
-                called.append(self.tools.call("search_products", args))
-                found: list[Hit] = called[-1].artifact
-                # More matches among the kind than the search found (none, or a few)
-                if sum(found_matched := matching(found, filters.query)) > sum(matched):
-                    hits, matched = found, found_matched
-                    # "cheaper", "show me more" go on among that kind
-                    filters = relaxed = filters.model_copy(update={"category": kind})
-                    state.filters = filters
-                elif found and not any(matched):
-                    # The catalog has the kind, not with these words ("ergonomic keyboard",
-                    # "laptop for college under 500"): its closest products of that kind are
-                    # the first alternatives, and the reply says which words none of them
-                    # mentions.
-                    unmentioned = _unmentioned(filters.query, [h.product for h in found])
-                    ids = {h.product.id for h in found}
-                    rest = [h for h in hits if h.product.id not in ids]
-                    hits, of_kind = (found + rest)[: self.show], kind
+            yield Status("search", f"Looking among the catalog's {kind} products")
+            args = {**_search_args(filters, self.show), "category": kind}
+            called.append(self.tools.call("search_products", args))
+            found: list[Hit] = called[-1].artifact
+            # More matches among the kind than the search found (none, or a few)
+            if sum(found_matched := matching(found, filters.query)) > sum(matched):
+                hits, matched = found, found_matched
+                # "cheaper", "show me more" go on among that kind
+                filters = relaxed = filters.model_copy(update={"category": kind})
+                state.filters = filters
+            elif found and not any(matched):
+                # The catalog has the kind, not with these words ("ergonomic keyboard",
+                # "laptop for college under 500"): its closest products of that kind are
+                # the first alternatives, and the reply says which words none of them
+                # mentions.
+                unmentioned = _unmentioned(filters.query, [h.product for h in found])
+                ids = {h.product.id for h in found}
+                rest = [h for h in hits if h.product.id not in ids]
+                hits, of_kind = (found + rest)[: self.show], kind
         if relaxed is not filters:
             picked = hits
             loose = _describe(relaxed)
@@ -1376,9 +1399,8 @@ class Assistant:
         if has and not intent.attributes:
             # "does it have a backlit keyboard?" with no product pointed at: those shown that
             # mention it
-            words = [w for w in has["what"].split() if w.lower() not in _FEATURE_FILLER]
-            if words:
-                return (yield from self._mentioning(" ".join(words), state))
+            if words := _feature_words(has["what"]):
+                return (yield from self._mentioning(words, state))
         if problem:
             if intent.query and not intent.refs:  # a question naming a product: search for it
                 return (
@@ -1407,7 +1429,7 @@ class Assistant:
         # "do you have it in blue?": its colour answers, not where "blue" occurs in its data
         asked += [k for k in intent.attributes if k in _ATTRIBUTE_WORDS and k not in asked]
         full = bool(_DETAIL_WORDS.search(text.lower()))
-        positions = [state.shown.index(p.id) + 1 for p in products if p.id in state.shown]
+        positions = _positions(state, (p.id for p in products))
         values = {t for v in intent.attributes.values() for t in tokenize(v)}
         about = [
             w
@@ -1461,9 +1483,8 @@ class Assistant:
             )
         feature = _WHICH_FEATURE.search(text)
         if feature and state.shown and len(intent.refs) < 2:
-            words = [w for w in feature["what"].split() if w.lower() not in _FEATURE_FILLER]
-            if words:
-                return (yield from self._mentioning(" ".join(words), state))
+            if words := _feature_words(feature["what"]):
+                return (yield from self._mentioning(words, state))
         first = _FIRST_N.search(text)
         if len(intent.refs) >= 2:
             ids, problem = self._targets(intent, state)
@@ -1536,6 +1557,13 @@ class Assistant:
             refs=numbers,
         )
 
+    def _named_among(
+        self, intent: Intent, state: SessionState
+    ) -> tuple[list[str] | None, str | None]:
+        """The products a pick is among when the message numbers two or more ("which one is
+        cheaper, 2 or 3?"), or why they cannot be told; (None, None) when it numbers none."""
+        return self._targets(intent, state) if len(intent.refs) > 1 else (None, None)
+
     def _superlative(
         self,
         asked: Superlative,
@@ -1548,9 +1576,7 @@ class Assistant:
         price or by a number the catalog states (`SUPERLATIVES`). `word` is what the customer
         said when it is a comparative ("which one is cheaper?"). The winner becomes the subject
         ("add it to my cart"); what was shown stays shown."""
-        where = "shown"
-        if shown is None:
-            shown, where = (state.compared, "compared") if state.compared else (state.shown, where)
+        shown, where = _among(state) if shown is None else (shown, "shown")
         _, most, key, _ = asked
         label = _MEASURES[key] if key else "price"
         yield Status("compare", f"Finding the {most} of the products {where}")
@@ -1579,8 +1605,7 @@ class Assistant:
             return f"{label} {stated}" if labelled else stated
 
         def named(p: Product) -> str:
-            number = f"{state.shown.index(p.id) + 1}. " if p.id in state.shown else ""
-            return f"{number}{p.title} ({value(p)})"
+            return f"{_numbered(state, p)} ({value(p)})"
 
         if len(products) == 1:  # "what's the cheapest one?" with one product shown
             intro = f"Only one product is {where}: {named(winners[0])}."
@@ -1601,7 +1626,7 @@ class Assistant:
             evidence=products,
             tools_called=[called.name],
             subject=winners[0].id if len(winners) == 1 else None,
-            refs=[state.shown.index(p.id) + 1 for p in winners if p.id in state.shown],
+            refs=_positions(state, (p.id for p in winners)),
         )
 
     def _recommend(
@@ -1612,9 +1637,7 @@ class Assistant:
         the search, or the order asked for), and the cheapest in stock beside it when that is
         another. The catalog holds no ratings, and the reply says what the pick goes by. The
         pick becomes the subject ("add it")."""
-        where = "shown"
-        if among is None:
-            among, where = (state.compared, "compared") if state.compared else (state.shown, where)
+        among, where = _among(state) if among is None else (among, "shown")
         yield Status("compare", f"Choosing among the products {where}")
         called = self.tools.call("get_product_details", {"product_ids": among})
         products: list[Product] = called.artifact
@@ -1626,8 +1649,7 @@ class Assistant:
         pick = (available or products)[0]
 
         def named(p: Product) -> str:
-            number = f"{state.shown.index(p.id) + 1}. " if p.id in state.shown else ""
-            return f"{number}{p.title} ({money(p.price, p.currency)}, {stock_phrase(p.stock)})"
+            return f"{_numbered(state, p)} ({money(p.price, p.currency)}, {stock_phrase(p.stock)})"
 
         if len(products) == 1:
             return Draft(
@@ -1664,7 +1686,7 @@ class Assistant:
             evidence=products,
             tools_called=[called.name],
             subject=pick.id,
-            refs=[state.shown.index(c.id) + 1 for c in cards if c.id in state.shown],
+            refs=_positions(state, (c.id for c in cards)),
         )
 
     # -- writing -------------------------------------------------------------------------------
