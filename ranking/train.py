@@ -11,6 +11,10 @@ Three losses are available and compared by validation nDCG@10:
 - pairwise: RankNet, log(1 + exp(-(s_i - s_j))) for each pair of a query with label_i > label_j;
 - listwise: ListNet, cross-entropy between softmax(labels) and softmax(scores) of one query.
 
+The model kept is the epoch with the best validation nDCG@10 (`keep_best`, the default; the
+earliest of equals, the last when there is no validation), recorded as `kept_epoch`: the
+listwise two-top-layers run scored 0.892 after its second epoch and 0.891 after its third.
+
 `train_layers` trains only the top encoder layers (with the pooler and the head): the frozen
 lower layers' outputs are computed once per training pair and reused every epoch, so an epoch
 costs the top layers only (2 of 6: about 3x the pairs per second on 2 CPU cores).
@@ -55,6 +59,7 @@ class TrainConfig:
     device: str = "cpu"
     precision: str = "fp32"
     train_layers: int | None = None
+    keep_best: bool = True
 
 
 @dataclass
@@ -81,6 +86,7 @@ class TrainReport:
     val_queries: int
     baseline_val_ndcg10: float | None = None
     epochs: list[EpochStats] = field(default_factory=list)
+    kept_epoch: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -325,6 +331,28 @@ def _freeze_below(model: Any, trained: int) -> int:
     return len(layers) - trained
 
 
+class BestEpoch:
+    """The weights of the epoch with the best validation score seen so far, copied aside so the
+    last epoch can be undone; the earliest of equal scores is kept, a NaN score never is."""
+
+    def __init__(self) -> None:
+        self.epoch: int | None = None
+        self.score = -math.inf
+        self.state: dict[str, Any] | None = None
+
+    def offer(self, epoch: int, score: float, model: Any) -> None:
+        """Keep a copy of `model`'s weights if `score` beats the best so far."""
+        if not math.isnan(score) and score > self.score:
+            self.epoch, self.score = epoch, score
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def restore(self, model: Any) -> int | None:
+        """Load the kept weights into `model`; the kept epoch (None when none was offered)."""
+        if self.state is not None:
+            model.load_state_dict(self.state)
+        return self.epoch
+
+
 def train(
     train_pairs: list[Pair],
     val_pairs: list[Pair],
@@ -376,6 +404,7 @@ def train(
     )
     if baseline_scores is not None:
         report.baseline_val_ndcg10 = mean_ndcg(val_pairs, baseline_scores)
+    best = BestEpoch()
     for epoch in range(1, config.epochs + 1):
         model.train()
         batches = _batches(groups, config.batch_pairs, rng)
@@ -412,6 +441,9 @@ def train(
                 pairs_per_s=round(seen / seconds, 1),
             )
         )
+        if config.keep_best and val_pairs:
+            best.offer(epoch, report.epochs[-1].val_ndcg10, model)
+    report.kept_epoch = best.restore(model) or len(report.epochs) or None
     model.eval()
     if out_dir is not None:
         report.extra["packed_bytes"] = save_packed(model, tokenizer, out_dir)

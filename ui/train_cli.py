@@ -78,6 +78,13 @@ def train_reranker(
             "outputs are computed once. Default: all layers.",
         ),
     ] = None,
+    keep_best: Annotated[
+        bool,
+        typer.Option(
+            "--keep-best/--keep-last",
+            help="Store the epoch with the best validation nDCG@10, or the last one.",
+        ),
+    ] = True,
 ) -> None:
     """Fine-tune the BERT cross-encoder on Home Depot + Icecat judgments (split by query)."""
     from tqdm import tqdm
@@ -142,6 +149,7 @@ def train_reranker(
             device=device,
             precision=precision,
             train_layers=train_layers,
+            keep_best=keep_best,
         )
 
     comparison: dict[str, float] = {}
@@ -166,7 +174,7 @@ def train_reranker(
     report.extra["icecat_val_queries"] = len({p.query for p in domain_val})
     (target / "training_report.json").write_text(json.dumps(report.as_dict(), indent=2))
     write_model_card(target, report.as_dict())
-    last = report.epochs[-1]
+    last = report.epochs[(report.kept_epoch or len(report.epochs)) - 1]  # the epoch stored
     typer.echo(
         json.dumps(
             {
@@ -250,6 +258,17 @@ def write_model_card(target: Path, report: dict[str, Any]) -> None:
         if cfg.get("train_layers")
         else "word-embedding table frozen"
     )
+    kept_epoch = report.get("kept_epoch")
+    kept = (
+        f"  The model stored is epoch {kept_epoch}'s"
+        + (
+            ", the best validation nDCG@10.\n"
+            if cfg.get("keep_best", True)
+            else " (`--keep-last`: the last one).\n"
+        )
+        if kept_epoch and len(report["epochs"]) > 1
+        else ""
+    )
     text = f"""# shopassist re-ranker: MiniLM-L6-H384 cross-encoder
 
 A BERT cross-encoder that scores (query, product text) pairs for re-ranking search results.
@@ -285,7 +304,7 @@ A BERT cross-encoder that scores (query, product text) pairs for re-ranking sear
 |---|---|---|---|---|---|
 {rows}
 
-  Pair accuracy: the share of same-query pairs with different labels ordered correctly.
+{kept}  Pair accuracy: the share of same-query pairs with different labels ordered correctly.
   Curves: `training_curves.png`; all figures: `training_report.json`.
 - **Stored**: `{PACKED}` holds every 2-D weight as int8 with one fp32 scale per row and the
   rest in fp16 ({report["extra"].get("packed_bytes", 0) / 1e6:.1f} MB); loading dequantises it

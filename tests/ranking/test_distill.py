@@ -87,10 +87,35 @@ def test_a_tiny_fine_tuning_writes_a_loadable_model(tmp_path: Path) -> None:
         minilm_dir(),
         tmp_path,
     )
-    assert report.train_queries == 2 and len(report.epochs) == 1
+    assert report.train_queries == 2 and len(report.epochs) == 1 and report.kept_epoch == 1
     assert (tmp_path / "training_curves.png").stat().st_size > 0
     _, loaded = load_classifier(tmp_path)
     assert loaded.config.num_hidden_layers == model.config.num_hidden_layers
+
+
+def test_the_best_epoch_is_kept_and_restored() -> None:
+    torch = pytest.importorskip("torch")
+    from ranking.train import BestEpoch
+
+    model = torch.nn.Linear(2, 1)
+    best = BestEpoch()
+    assert best.restore(model) is None  # nothing offered: the model is left as it is
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    best.offer(1, 0.80, model)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    best.offer(2, 0.80, model)  # equal: the earlier epoch stays
+    best.offer(3, math.nan, model)  # no score: never kept
+    with torch.no_grad():
+        model.weight.fill_(3.0)
+    best.offer(4, 0.79, model)
+    assert best.restore(model) == 1
+    assert torch.equal(model.weight, torch.ones(1, 2))
+    best.offer(5, 0.81, model)  # a better epoch replaces it, with its own weights
+    with torch.no_grad():
+        model.weight.fill_(4.0)
+    assert best.restore(model) == 5 and torch.equal(model.weight, torch.ones(1, 2))
 
 
 @pytest.mark.model

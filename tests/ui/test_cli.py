@@ -228,3 +228,23 @@ def test_train_reranker_rejects_a_device_it_cannot_use(cli: CliRunner) -> None:
     if not torch.cuda.is_available():
         res = cli.invoke(app, ["train", "reranker", "--device", "cuda"])
         assert res.exit_code == 2 and "no CUDA GPU" in res.output
+
+
+def test_the_model_card_says_which_epoch_is_stored(tmp_path: Path) -> None:
+    from ranking.train import EpochStats, TrainConfig, TrainReport
+    from ui.train_cli import write_model_card
+
+    def report(keep_best: bool, kept: int) -> dict[str, object]:
+        epochs = [EpochStats(e, 1.0, 1.0, v, 0.5, 10.0, 40.0) for e, v in ((1, 0.89), (2, 0.88))]
+        config = TrainConfig(loss="listwise", keep_best=keep_best)
+        out = TrainReport({**config.__dict__}, 10, 2, 4, 1, 0.87, epochs, kept_epoch=kept)
+        data = out.as_dict()
+        data["extra"] = {"command": "shopassist train reranker", "loss_comparison": {}}
+        return data
+
+    write_model_card(tmp_path, report(True, 1))
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "The model stored is epoch 1's, the best validation nDCG@10." in card
+    assert "| 2 | 1.0000 | 1.0000 | 0.8800 |" in card  # every epoch stays in the table
+    write_model_card(tmp_path, report(False, 2))
+    assert "epoch 2's (`--keep-last`: the last one)" in (tmp_path / "MODEL_CARD.md").read_text()
