@@ -384,7 +384,8 @@ _CLOSING = re.compile(
 # Puzzlement and filler that name no product and ask for nothing the tools do ("why?", "hmm",
 # "what do you mean"): searching the catalog for "why" shows dolls and shaving heads.
 _CHATTER = re.compile(
-    r"^\s*(?:(?:why(?: not| is that| so)?|how come|really|seriously|hmm+|huh|uh+|um+|erm?|"
+    r"^\s*(?:(?:why(?: not| is that| so| (?:these|those)(?: ones)?| them| this| that)?|how come|"
+    r"really|seriously|hmm+|huh|uh+|um+|erm?|"
     r"what do you mean|what does that mean|i (?:do not|don'?t) (?:understand|get it)|"
     r"sure|fine|alright|all right|ok|okay|maybe(?: later)?|not now|later|wow|oh|ah|i see|"
     r"got it|makes sense|(?:that'?s|that is) (?:weird|strange|odd|annoying|too bad|a shame))"

@@ -200,6 +200,7 @@ class Draft:
         refs: Positions in the previous list that this turn's subject was taken from.
         handoff: The conversation was handed to a human.
         state_changed: A store action changed state (an order cancelled, a return created).
+        why: Why the products of `shown` were chosen, for a customer who asks "why?" next.
     """
 
     intro: str
@@ -215,6 +216,7 @@ class Draft:
     refs: list[int] = field(default_factory=list)
     handoff: bool = False
     state_changed: bool = False
+    why: str = ""
 
     def text(self, intro: str | None = None) -> str:
         """The reply: the intro (or the model's sentence instead) and the body."""

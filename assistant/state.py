@@ -75,6 +75,8 @@ class SessionState(BaseModel):
             the ink cartridges for it were listed).
         compared: Product ids of the last comparison while its list is shown ("which one is
             cheaper?" picks among them).
+        why_shown: Why the products of `shown` were chosen, said again to "why?" ("" when the
+            list has no such account).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -90,6 +92,7 @@ class SessionState(BaseModel):
     stalls: int = 0
     seen: list[str] = Field(default_factory=list)
     compared: list[str] = Field(default_factory=list)
+    why_shown: str = ""
 
 
 @dataclass

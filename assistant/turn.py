@@ -705,7 +705,7 @@ class Assistant:
             wrote=sentence is not None,
         )
         if draft.shown is not None:
-            state.shown, state.compared = draft.shown, []
+            state.shown, state.compared, state.why_shown = draft.shown, [], draft.why
         if draft.table is not None:
             state.compared = [p.id for p in draft.table.products]
         if draft.subject is not None:
@@ -875,6 +875,9 @@ class Assistant:
         if name is IntentName.GREETING:
             return Draft(intro=_GREETING)
         if name is IntentName.OTHER:
+            if _WHY.match(text) and state.why_shown and state.shown:
+                # "why?" after a list: how it was chosen, not a request to say it again
+                return Draft(intro=f"{state.why_shown} {_NEXT_STEPS}")
             return Draft(intro=_closing_reply(text) if is_closing(text) else _HELP)
         if (
             name is IntentName.ADD_TO_CART
@@ -1108,6 +1111,12 @@ class Assistant:
             intro += ":"
         alternative = relaxed is not filters or not any(matched)
         cards = [ProductCard.of_hit(h, alternative) for h in picked]
+        why = (
+            f"Nothing in the catalog matched {wanted}, so I showed the closest products I "
+            "found, marked as alternatives."
+            if alternative
+            else _why_matches(wanted, filters)
+        )
         return Draft(
             intro=intro,
             body="\n".join(c.line(i) for i, c in enumerate(cards, 1)),
@@ -1120,6 +1129,7 @@ class Assistant:
             model_may_write=not alternative and not unmentioned,
             shown=[c.id for c in cards],
             subject="",
+            why=why,
         )
 
     def _similar(self, intent: Intent, state: SessionState) -> Generator[Event, None, Draft]:
@@ -1358,6 +1368,7 @@ class Assistant:
             model_may_write=False,
             shown=[c.id for c in cards],
             subject="",
+            why=_why_matches(wanted, filters),
         )
 
     def _targets(self, intent: Intent, state: SessionState) -> tuple[list[str], str | None]:
@@ -1808,6 +1819,24 @@ def _closing_reply(text: str) -> str:
     if _BYE.search(text):
         return "Goodbye! If you need anything else, just ask."
     return "All right. If you need anything else, just ask."
+
+
+# "why?", "why these?", "how come?" about the list just shown
+_WHY = re.compile(
+    r"^\s*(?:why|how come)(?:\s+(?:these|those|them|this|that|so|is that|these ones|those ones))?"
+    r"[\s?!.]*$",
+    re.I,
+)
+_NEXT_STEPS = 'Say "show me more" for the next ones, or tell me what to change.'
+
+
+def _why_matches(wanted: str, filters: ActiveFilters) -> str:
+    """How the matches of a search were chosen and ordered, in words."""
+    order = "in the order you asked for" if filters.sort else "the most relevant first"
+    return (
+        f"They are the products that match {wanted}: the title, category or description of "
+        f"each holds most of the words you searched for, {order}."
+    )
 
 
 _HELP = (

@@ -295,6 +295,8 @@ def test_an_ordinal_naming_a_generation_is_a_product_word(text: str, query: str)
         "ah ok",
         "i dont understand",
         "why is that",
+        "why these?",
+        "why those ones?",
         "that is weird",
         "sure",
         "maybe later",

@@ -389,6 +389,22 @@ def test_a_puzzled_why_is_not_searched_for(tmp_path: Path) -> None:
     bot.respond("s", "bluetooth speaker")
     r = bot.respond("s", "why?")
     assert r.tools_called == [] and r.products == [] and "may not carry" not in r.reply
+    # It says how the list just shown was chosen and what to say next, and keeps that list.
+    assert r.reply.startswith(
+        "They are the products that match bluetooth speaker: the title, category or description"
+        " of each holds most of the words you searched for, the most relevant first."
+    )
+    assert 'Say "show me more"' in r.reply and r.grounded
+    shown = bot.store.load("s").shown
+    assert shown and bot.respond("s", "why these?").reply == r.reply
+    assert bot.store.load("s").shown == shown
+    bot.respond("s", "cheapest first")
+    assert "in the order you asked for" in bot.respond("s", "how come?").reply
+    # After alternatives it says nothing matched; before any list it asks what to look for.
+    bot.respond("a", "rugged titanium snowshoes")
+    r = bot.respond("a", "why?")
+    assert "Nothing in the catalog matched" in r.reply and "alternatives" in r.reply
+    assert "I did not understand that" in bot.respond("n", "why?").reply
 
 
 def test_a_product_question_is_answered_from_its_data_or_says_the_data_is_silent(
