@@ -381,10 +381,13 @@ _CLOSING = re.compile(
     re.I,
 )
 
+# Asking why ("why?", "why these?", "how come?"): after a list, the turn says how it was chosen
+_WHY = r"why(?: is that| so| (?:these|those)(?: ones)?| them| this| that)?|how come"
+_ASKS_WHY = re.compile(rf"^\s*(?:{_WHY})[\s!.,?]*$", re.I)
 # Puzzlement and filler that name no product and ask for nothing the tools do ("why?", "hmm",
 # "what do you mean"): searching the catalog for "why" shows dolls and shaving heads.
 _CHATTER = re.compile(
-    r"^\s*(?:(?:why(?: not| is that| so| (?:these|those)(?: ones)?| them| this| that)?|how come|"
+    rf"^\s*(?:(?:{_WHY}|why not|"
     r"really|seriously|hmm+|huh|uh+|um+|erm?|"
     r"what do you mean|what does that mean|i (?:do not|don'?t) (?:understand|get it)|"
     r"sure|fine|alright|all right|ok|okay|maybe(?: later)?|not now|later|wow|oh|ah|i see|"
@@ -397,6 +400,11 @@ _CHATTER = re.compile(
 def is_closing(text: str) -> bool:
     """Whether the message only thanks, agrees or says goodbye ("ok thanks, bye")."""
     return bool(_CLOSING.match(text))
+
+
+def asks_why(text: str) -> bool:
+    """Whether the message only asks why ("why?", "why these?", "how come?"); it is chatter."""
+    return bool(_ASKS_WHY.match(text))
 
 
 def is_chatter(text: str) -> bool:

@@ -41,6 +41,7 @@ from assistant.parser import (
     SUPERLATIVES,
     MessageParser,
     Superlative,
+    asks_why,
     comparative_asked,
     is_closing,
 )
@@ -875,7 +876,7 @@ class Assistant:
         if name is IntentName.GREETING:
             return Draft(intro=_GREETING)
         if name is IntentName.OTHER:
-            if _WHY.match(text) and state.why_shown and state.shown:
+            if asks_why(text) and state.why_shown and state.shown:
                 # "why?" after a list: how it was chosen, not a request to say it again
                 return Draft(intro=f"{state.why_shown} {_NEXT_STEPS}")
             return Draft(intro=_closing_reply(text) if is_closing(text) else _HELP)
@@ -1821,12 +1822,6 @@ def _closing_reply(text: str) -> str:
     return "All right. If you need anything else, just ask."
 
 
-# "why?", "why these?", "how come?" about the list just shown
-_WHY = re.compile(
-    r"^\s*(?:why|how come)(?:\s+(?:these|those|them|this|that|so|is that|these ones|those ones))?"
-    r"[\s?!.]*$",
-    re.I,
-)
 _NEXT_STEPS = 'Say "show me more" for the next ones, or tell me what to change.'
 
 

@@ -89,6 +89,10 @@ class TrainReport:
     kept_epoch: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def stored(self) -> EpochStats:
+        """The figures of the epoch whose weights were stored (`kept_epoch`, else the last)."""
+        return self.epochs[(self.kept_epoch or len(self.epochs)) - 1]
+
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON data."""
         data = asdict(self)

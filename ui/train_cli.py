@@ -174,7 +174,7 @@ def train_reranker(
     report.extra["icecat_val_queries"] = len({p.query for p in domain_val})
     (target / "training_report.json").write_text(json.dumps(report.as_dict(), indent=2))
     write_model_card(target, report.as_dict())
-    last = report.epochs[(report.kept_epoch or len(report.epochs)) - 1]  # the epoch stored
+    last = report.stored()
     typer.echo(
         json.dumps(
             {

@@ -88,6 +88,7 @@ def test_a_tiny_fine_tuning_writes_a_loadable_model(tmp_path: Path) -> None:
         tmp_path,
     )
     assert report.train_queries == 2 and len(report.epochs) == 1 and report.kept_epoch == 1
+    assert report.stored() is report.epochs[0]
     assert (tmp_path / "training_curves.png").stat().st_size > 0
     _, loaded = load_classifier(tmp_path)
     assert loaded.config.num_hidden_layers == model.config.num_hidden_layers
