@@ -63,8 +63,17 @@ def train_reranker(
     ] = 1,
     val_fraction: Annotated[float, typer.Option(min=0.01, max=0.5)] = 0.05,
     compare_pairs: Annotated[
-        int, typer.Option(help="Pairs per loss in the auto comparison.")
+        int, typer.Option(min=1, help="Pairs per loss in the loss comparison.")
     ] = 12000,
+    compare_losses: Annotated[
+        bool | None,
+        typer.Option(
+            "--compare-losses/--no-compare-losses",
+            help="Run the loss comparison (one epoch per loss on --compare-pairs pairs) and "
+            "record it in the report. Default: only with --loss auto, which trains its "
+            "winner; with a named --loss it is recorded beside the loss given.",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default $HOME/models/...)")
     ] = None,
@@ -95,6 +104,8 @@ def train_reranker(
     settings = Settings()
     if loss not in ("auto", *LOSSES):
         raise typer.BadParameter(f"--loss must be auto or one of {', '.join(LOSSES)}")
+    if loss == "auto" and compare_losses is False:
+        raise typer.BadParameter("--loss auto chooses by the comparison: drop --no-compare-losses")
     try:
         check_device(device, precision)
     except ValueError as exc:
@@ -154,19 +165,22 @@ def train_reranker(
 
     comparison: dict[str, float] = {}
     chosen = loss
-    if loss == "auto":
+    if loss == "auto" or compare_losses:
         sample = _sample_queries(train_set, compare_pairs)
         for kind in LOSSES:
             comparison[kind] = run(recipe(kind, 1), sample, None).epochs[-1].val_ndcg10
-        chosen = max(comparison, key=lambda k: comparison[k])
+        best = max(comparison, key=lambda k: comparison[k])
+        chosen = best if loss == "auto" else loss
         typer.echo(
             f"loss comparison (val nDCG@10 after 1 epoch on {len(sample)} pairs): "
-            f"{comparison}; chose {chosen}",
+            f"{comparison}; best {best}, training {chosen}"
+            + ("" if loss == "auto" else " (--loss)"),
             err=True,
         )
     report = run(recipe(chosen, epochs), train_set, target)
     report.extra["loss_comparison"] = comparison
     report.extra["compare_pairs"] = compare_pairs if comparison else None
+    report.extra["loss_given"] = loss != "auto"
     report.extra["command"] = " ".join(["shopassist", *sys.argv[1:]])
     report.extra["icecat_train_pairs"] = len(domain_train)
     report.extra["icecat_repeat"] = icecat_repeat
@@ -269,6 +283,13 @@ def write_model_card(target: Path, report: dict[str, Any]) -> None:
         if kept_epoch and len(report["epochs"]) > 1
         else ""
     )
+    given = (
+        f"\n\n  The loss was given on the command line (`--loss {cfg['loss']}`), not chosen by this"
+        f" comparison (its best: {max(comparison, key=lambda k: comparison[k])}); the README"
+        " says why."
+        if comparison and extra.get("loss_given")
+        else ""
+    )
     text = f"""# shopassist re-ranker: MiniLM-L6-H384 cross-encoder
 
 A BERT cross-encoder that scores (query, product text) pairs for re-ranking search results.
@@ -295,7 +316,7 @@ A BERT cross-encoder that scores (query, product text) pairs for re-ranking sear
 
 | loss | val nDCG@10 |
 |---|---|
-{compared}
+{compared}{given}
 
 - **Training** (validation = held-out queries; the un-tuned MiniLM cosine scores
   {report["baseline_val_ndcg10"]:.4f} nDCG@10 on them):

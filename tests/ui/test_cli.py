@@ -248,3 +248,28 @@ def test_the_model_card_says_which_epoch_is_stored(tmp_path: Path) -> None:
     assert "| 2 | 1.0000 | 1.0000 | 0.8800 |" in card  # every epoch stays in the table
     write_model_card(tmp_path, report(False, 2))
     assert "epoch 2's (`--keep-last`: the last one)" in (tmp_path / "MODEL_CARD.md").read_text()
+
+
+def test_the_model_card_says_when_the_loss_was_given(tmp_path: Path) -> None:
+    from ranking.train import EpochStats, TrainConfig, TrainReport
+    from ui.train_cli import write_model_card
+
+    epochs = [EpochStats(1, 1.0, 1.0, 0.89, 0.5, 10.0, 40.0)]
+    out = TrainReport({**TrainConfig(loss="listwise").__dict__}, 10, 2, 4, 1, 0.87, epochs)
+    data = out.as_dict()
+    comparison = {"pointwise": 0.8758, "pairwise": 0.8737, "listwise": 0.8756}
+    data["extra"] = {"command": "shopassist train reranker", "loss_comparison": comparison}
+    data["extra"]["compare_pairs"] = 3000
+    write_model_card(tmp_path, data)
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "| pointwise | 0.8758 |" in card and "given on the command line" not in card
+    data["extra"]["loss_given"] = True
+    write_model_card(tmp_path, data)
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "given on the command line (`--loss listwise`)" in card
+    assert "(its best: pointwise)" in card
+
+
+def test_auto_loss_needs_the_comparison(cli: CliRunner) -> None:
+    res = cli.invoke(app, ["train", "reranker", "--no-compare-losses"])
+    assert res.exit_code == 2 and "--no-compare-losses" in res.output
