@@ -285,8 +285,7 @@ def write_model_card(target: Path, report: dict[str, Any]) -> None:
     )
     given = (
         f"\n\n  The loss was given on the command line (`--loss {cfg['loss']}`), not chosen by this"
-        f" comparison (its best: {max(comparison, key=lambda k: comparison[k])}); the README"
-        " says why."
+        f" comparison (its best: {max(comparison, key=lambda k: comparison[k])})."
         if comparison and extra.get("loss_given")
         else ""
     )
