@@ -2,7 +2,8 @@
 
 Same trained model (`SHOPASSIST_RERANKER_MODEL`, default the bundled one), same pairs, same
 run. Ours: torch bf16 (the default), torch int8, or `--precision onnx-int8` (the fused
-per-channel int8 ONNX build, `OnnxCrossEncoderReranker`), at the trained max length.
+per-channel int8 ONNX build, `OnnxCrossEncoderReranker`; its `build_*` fields say whether the
+build kept the feed-forward down-projections in fp32), at the trained max length.
 Baseline: sentence-transformers `CrossEncoder.predict` with its defaults (fp32, whole texts) on
 the dequantised model. Spearman rank agreement of our scores with fp32 at
 the same length and with the baseline's scores, per query, over the dev queries with >= 50 judged
@@ -104,6 +105,12 @@ def main() -> None:
             "fast_path": ours.name,
             "layers": fp32.model.config.num_hidden_layers,
             "max_length": fp32.max_length,
+            # the ONNX build's choice: feed-forward down-projections kept fp32, probe agreement
+            **(
+                {f"build_{k}": v for k, v in ours.build_info.items()}
+                if isinstance(ours, OnnxCrossEncoderReranker)
+                else {}
+            ),
         }
     )
 

@@ -5,7 +5,15 @@ The build runs once per model and state directory (`$SHOPASSIST_HOME/models`, a 
 1. the packed checkpoint is loaded (dequantised to fp32) and exported to ONNX (opset 17,
    dynamic batch and length, eager attention);
 2. attention, LayerNorm and GELU are fused into onnxruntime's BERT kernels;
-3. every MatMul weight is quantised to int8 per output channel (dynamic activations).
+3. every MatMul weight is quantised to int8 per output channel (dynamic activations);
+4. the int8 graph is checked against the fp32 graph on a fixed probe set (`PROBE_QUERIES` x
+   `PROBE_TEXTS`): where the per-query rank agreement falls below `PROBE_AGREEMENT`, the build
+   is made again with the feed-forward down-projections (the MatMuls fed by GELU, whose inputs
+   carry BERT's outlier activations, quantised with one scale per tensor) kept in fp32, and
+   the build whose agreement is higher is kept. A model whose scores for unrelated products
+   lie close together needs this; the bundled student does not, and keeps its full int8
+   speed. The build records its choice and the agreement in the ONNX file's metadata
+   (`OnnxCrossEncoderReranker.build_info`).
 
 The file name carries a digest of the model's weights and config, so a retrained model is never
 served from an old build. Inference needs onnxruntime and the tokenizers library only; importing
@@ -37,9 +45,42 @@ from ranking.errors import MissingExtra
 log = logging.getLogger(__name__)
 
 # Bump when the recipe changes, so an old build is not reused.
-RECIPE = "ce-fused-int8-pc-v1"
+RECIPE = "ce-fused-int8-pc-v2"
 RECIPE_FP32 = "ce-fused-fp32-v1"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+# The probe: shopper queries against a mixed shelf, the kind of list the re-ranker orders. Most
+# products are unrelated to each query, so near-ties among them are what int8 noise swaps.
+PROBE_QUERIES = (
+    "wireless headphones",
+    "laser printer toner",
+    "hdmi cable 2m",
+    "gaming keyboard",
+    "external hard drive 2tb",
+    "webcam for video calls",
+)
+PROBE_TEXTS = (
+    "Sony WH-1000XM4 wireless noise cancelling headphones black",
+    "Sennheiser HD 206 wired over-ear headphones",
+    "Brother TN-2420 black toner cartridge",
+    "HP LaserJet Pro M404dn monochrome laser printer",
+    "Canon PG-545 black ink cartridge",
+    "Belkin HDMI cable 2 m high speed with ethernet",
+    "StarTech DisplayPort to HDMI adapter",
+    "Corsair K70 RGB mechanical gaming keyboard",
+    "Logitech K120 wired office keyboard",
+    "Razer DeathAdder gaming mouse",
+    "Seagate Expansion 2 TB portable external hard drive USB 3.0",
+    "Samsung 970 EVO Plus 1 TB internal NVMe SSD",
+    "Logitech C920 HD pro webcam 1080p",
+    "Microsoft LifeCam HD-3000 webcam",
+    "Dell 24 inch full HD monitor",
+    "APC Back-UPS 700 VA uninterruptible power supply",
+)
+# The least rank agreement (Spearman) with fp32 that any probe query may show in the int8 build:
+# the agreement bench/rerank.py asks of a fast path over 50 candidates.
+PROBE_AGREEMENT = 0.98
+FFN_DOWN_KEPT = "ffn_down_fp32"
 
 
 def model_digest(model_dir: Path) -> str:
@@ -103,7 +144,7 @@ def ensure_onnx(model_dir: Path, models_dir: Path, quantise: bool = True) -> Pat
     models_dir.mkdir(parents=True, exist_ok=True)
     tmp = models_dir / f".{target.stem}.{os.getpid()}"
     raw, fused = tmp.with_suffix(".raw.onnx"), tmp.with_suffix(".fused.onnx")
-    part = tmp.with_suffix(".int8.onnx")
+    part, alternative = tmp.with_suffix(".int8.onnx"), tmp.with_suffix(".int8b.onnx")
     logging.disable(logging.WARNING)  # the exporter's and quantiser's advice, not errors
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -129,19 +170,90 @@ def ensure_onnx(model_dir: Path, models_dir: Path, quantise: bool = True) -> Pat
             if not quantise:
                 os.replace(fused, part)
             else:
-                quantize_dynamic(
-                    str(fused),
-                    str(part),
-                    per_channel=True,
-                    weight_type=QuantType.QInt8,
-                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-                )
+
+                def build(keep_fp32: list[str], path: Path) -> float:
+                    quantize_dynamic(
+                        str(fused),
+                        str(path),
+                        per_channel=True,
+                        weight_type=QuantType.QInt8,
+                        nodes_to_exclude=keep_fp32,
+                        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+                    )
+                    return probe_agreement(path, fused, tokenizer, _trained_length(model_dir))
+
+                agreement = build([], part)
+                info = {"probe_agreement_all_int8": f"{agreement:.4f}", FFN_DOWN_KEPT: "0"}
+                info["probe_agreement"] = info["probe_agreement_all_int8"]
+                if agreement < PROBE_AGREEMENT:
+                    kept = ffn_down_projections(onnx.load(str(fused)))
+                    again = build(kept, alternative)
+                    log.info(
+                        "int8 build of %s: probe rank agreement %.3f < %.2f; with its %d "
+                        "feed-forward down-projections in fp32 %.3f",
+                        model_dir,
+                        agreement,
+                        PROBE_AGREEMENT,
+                        len(kept),
+                        again,
+                    )
+                    if again > agreement:  # otherwise the all-int8 build is the better one
+                        os.replace(alternative, part)
+                        info |= {FFN_DOWN_KEPT: str(len(kept)), "probe_agreement": f"{again:.4f}"}
+                built = onnx.load(str(part))
+                onnx.helper.set_model_props(built, info)
+                onnx.save(built, str(part))
         os.replace(part, target)
     finally:
         logging.disable(logging.NOTSET)
-        for path in (raw, fused, part):
+        for path in (raw, fused, part, alternative):
             path.unlink(missing_ok=True)
     return target
+
+
+def _trained_length(model_dir: Path) -> int:
+    return int(model_card(model_dir).get("config", {}).get("max_length", 64))
+
+
+def ffn_down_projections(model: Any) -> list[str]:
+    """Names of the MatMuls that read a GELU's output (the feed-forward down-projections)."""
+    producer = {out: node.op_type for node in model.graph.node for out in node.output}
+    return [
+        node.name
+        for node in model.graph.node
+        if node.op_type == "MatMul"
+        and producer.get(node.input[0]) in {"Gelu", "FastGelu", "BiasGelu"}
+    ]
+
+
+def probe_agreement(candidate: Path, reference: Path, tokenizer: Any, max_length: int) -> float:
+    """The least Spearman agreement, over `PROBE_QUERIES`, of `candidate`'s scores with
+    `reference`'s on `PROBE_TEXTS` (both ONNX builds of the same model)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from ranking.metrics import spearman
+
+    sessions = [
+        ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        for path in (candidate, reference)
+    ]
+    least = 1.0
+    for query in PROBE_QUERIES:
+        feed = tokenizer(
+            [query] * len(PROBE_TEXTS),
+            list(PROBE_TEXTS),
+            padding=True,
+            truncation="only_second",
+            max_length=max_length,
+            return_tensors="np",
+        )
+        a, b = (
+            s.run(None, {n: np.asarray(feed[n], dtype=np.int64) for n in INPUTS})[0].reshape(-1)
+            for s in sessions
+        )
+        least = min(least, spearman(a.tolist(), b.tolist()))
+    return least
 
 
 class OnnxCrossEncoderReranker(Reranker):
@@ -173,8 +285,8 @@ class OnnxCrossEncoderReranker(Reranker):
         self.model_dir = model_dir or bundled_model_dir()
         if not (self.model_dir / "tokenizer.json").exists():
             raise missing_model(self.model_dir)
-        trained = model_card(self.model_dir).get("config", {}).get("max_length", 64)
-        self.max_length, self.batch_size = max_length or int(trained), batch_size
+        self.max_length = max_length or _trained_length(self.model_dir)
+        self.batch_size = batch_size
         # Two tokenizers, never reconfigured after this, so concurrent calls cannot see each
         # other's truncation: the text cut to fit, and both cut for a query over the limit.
         self.tokenizer, self._long_query_tokenizer = (
@@ -196,6 +308,12 @@ class OnnxCrossEncoderReranker(Reranker):
                 options,
                 providers=["CPUExecutionProvider"],
             )
+
+    @property
+    def build_info(self) -> dict[str, str]:
+        """What the build chose: `probe_agreement` (with fp32), `probe_agreement_all_int8`
+        and `ffn_down_fp32` (how many feed-forward down-projections it kept in fp32)."""
+        return dict(self.session.get_modelmeta().custom_metadata_map)
 
     def _tokenizer(self, tokenizer_class: Any, strategy: str) -> Any:
         tokenizer = tokenizer_class.from_file(str(self.model_dir / "tokenizer.json"))

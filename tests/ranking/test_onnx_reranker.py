@@ -11,7 +11,14 @@ import pytest
 
 from ranking.cross_encoder import CrossEncoderReranker, bundled_model_dir
 from ranking.metrics import spearman
-from ranking.onnx_reranker import OnnxCrossEncoderReranker, ensure_onnx, onnx_path
+from ranking.onnx_reranker import (
+    FFN_DOWN_KEPT,
+    PROBE_AGREEMENT,
+    OnnxCrossEncoderReranker,
+    ensure_onnx,
+    ffn_down_projections,
+    onnx_path,
+)
 
 pytestmark = pytest.mark.model
 
@@ -70,6 +77,25 @@ def test_int8_build_keeps_the_ranking(
     a, b = fast.score(query, TEXTS), fp32.score(query, TEXTS)
     assert spearman(a, b) >= 0.9
     assert fast.rank(query, TEXTS, 1)[0][0] == fp32.rank(query, TEXTS, 1)[0][0]
+
+
+def test_the_build_keeps_fp32_only_where_the_probe_asks_and_says_so(
+    models_dir: Path, fast: OnnxCrossEncoderReranker
+) -> None:
+    import onnx
+
+    info = fast.build_info
+    plain, chosen = float(info["probe_agreement_all_int8"]), float(info["probe_agreement"])
+    kept = int(info[FFN_DOWN_KEPT])
+    fused = onnx.load(str(ensure_onnx(bundled_model_dir(), models_dir, quantise=False)))
+    layers = len(ffn_down_projections(fused))
+    assert layers == 6  # one feed-forward down-projection per transformer layer
+    # all int8 when the probe agrees; otherwise the better of the two builds
+    assert kept in (0, layers)
+    assert (kept == 0) == (plain >= PROBE_AGREEMENT or chosen == plain)
+    assert chosen >= plain
+    built = onnx.load(str(onnx_path(bundled_model_dir(), models_dir)))
+    assert sum(n.op_type == "MatMul" for n in built.graph.node) == kept
 
 
 def test_tokenisation_equals_the_transformers_tokenizer(

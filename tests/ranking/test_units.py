@@ -126,3 +126,22 @@ def test_listwise_and_pairwise_losses_group_pairs_by_query_wherever_they_stand()
         assert float(_loss(torch, kind, s_mixed, mixed)) == pytest.approx(
             float(_loss(torch, kind, s_grouped, grouped))
         )
+
+
+def test_the_feed_forward_down_projections_are_the_matmuls_fed_by_gelu() -> None:
+    from onnx import helper
+
+    from ranking.onnx_reranker import ffn_down_projections
+
+    nodes = [
+        helper.make_node("MatMul", ["x", "w_in"], ["up"], name="up"),
+        helper.make_node("BiasGelu", ["up", "b"], ["act"], name="gelu"),
+        helper.make_node("MatMul", ["act", "w_out"], ["down"], name="down"),
+        helper.make_node("Gelu", ["x"], ["act2"], name="gelu2"),
+        helper.make_node("MatMul", ["act2", "w2"], ["down2"], name="down2"),
+        helper.make_node("MatMul", ["x", "act"], ["mixed"], name="gelu_second_input"),
+        helper.make_node("Tanh", ["x"], ["t"], name="tanh"),
+        helper.make_node("MatMul", ["t", "w3"], ["head"], name="head"),
+    ]
+    model = helper.make_model(helper.make_graph(nodes, "g", [], []))
+    assert ffn_down_projections(model) == ["down", "down2"]
