@@ -170,8 +170,13 @@ def ensure_onnx(model_dir: Path, models_dir: Path, quantise: bool = True) -> Pat
             if not quantise:
                 os.replace(fused, part)
             else:
+                from ranking.metrics import spearman
+
+                length = _trained_length(model_dir)
+                reference = probe_scores(fused, tokenizer, length)
 
                 def build(keep_fp32: list[str], path: Path) -> float:
+                    """Quantise into `path`; the least probe agreement with fp32."""
                     quantize_dynamic(
                         str(fused),
                         str(path),
@@ -180,11 +185,15 @@ def ensure_onnx(model_dir: Path, models_dir: Path, quantise: bool = True) -> Pat
                         nodes_to_exclude=keep_fp32,
                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
                     )
-                    return probe_agreement(path, fused, tokenizer, _trained_length(model_dir))
+                    scores = probe_scores(path, tokenizer, length)
+                    return min(spearman(a, b) for a, b in zip(scores, reference, strict=True))
 
                 agreement = build([], part)
-                info = {"probe_agreement_all_int8": f"{agreement:.4f}", FFN_DOWN_KEPT: "0"}
-                info["probe_agreement"] = info["probe_agreement_all_int8"]
+                info = {
+                    "probe_agreement_all_int8": f"{agreement:.4f}",
+                    "probe_agreement": f"{agreement:.4f}",
+                    FFN_DOWN_KEPT: "0",
+                }
                 if agreement < PROBE_AGREEMENT:
                     kept = ffn_down_projections(onnx.load(str(fused)))
                     again = build(kept, alternative)
@@ -226,19 +235,13 @@ def ffn_down_projections(model: Any) -> list[str]:
     ]
 
 
-def probe_agreement(candidate: Path, reference: Path, tokenizer: Any, max_length: int) -> float:
-    """The least Spearman agreement, over `PROBE_QUERIES`, of `candidate`'s scores with
-    `reference`'s on `PROBE_TEXTS` (both ONNX builds of the same model)."""
+def probe_scores(path: Path, tokenizer: Any, max_length: int) -> list[list[float]]:
+    """The scores of the ONNX build at `path` for `PROBE_TEXTS`, one list per probe query."""
     import numpy as np
     import onnxruntime as ort
 
-    from ranking.metrics import spearman
-
-    sessions = [
-        ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        for path in (candidate, reference)
-    ]
-    least = 1.0
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = []
     for query in PROBE_QUERIES:
         feed = tokenizer(
             [query] * len(PROBE_TEXTS),
@@ -248,12 +251,9 @@ def probe_agreement(candidate: Path, reference: Path, tokenizer: Any, max_length
             max_length=max_length,
             return_tensors="np",
         )
-        a, b = (
-            s.run(None, {n: np.asarray(feed[n], dtype=np.int64) for n in INPUTS})[0].reshape(-1)
-            for s in sessions
-        )
-        least = min(least, spearman(a.tolist(), b.tolist()))
-    return least
+        logits = session.run(None, {n: np.asarray(feed[n], dtype=np.int64) for n in INPUTS})[0]
+        out.append([float(x) for x in logits.reshape(-1)])
+    return out
 
 
 class OnnxCrossEncoderReranker(Reranker):
