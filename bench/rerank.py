@@ -1,15 +1,17 @@
 """Re-ranking latency: 50 candidates for one query, our fast path vs sentence-transformers fp32.
 
 Same trained model (`SHOPASSIST_RERANKER_MODEL`, default the bundled one), same pairs, same
-run. Ours: torch bf16 (the default), torch int8, or `--precision onnx-int8` (the fused
-per-channel int8 ONNX build, `OnnxCrossEncoderReranker`; its `build_*` fields say whether the
-build kept the feed-forward down-projections in fp32), at the trained max length.
+run. Ours: torch in the configured default (`auto`: bf16 where the CPU has bf16 kernels, fp32
+elsewhere; the JSON's `fast_path` names the one that ran), bf16, torch int8, or `--precision
+onnx-int8` (the fused per-channel int8 ONNX build, `OnnxCrossEncoderReranker`; its `build_*`
+fields say whether the build kept the feed-forward down-projections in fp32), at the trained
+max length.
 Baseline: sentence-transformers `CrossEncoder.predict` with its defaults (fp32, whole texts) on
 the dequantised model. Spearman rank agreement of our scores with fp32 at
 the same length and with the baseline's scores, per query, over the dev queries with >= 50 judged
 products (the demo subset holds them all).
 
-    python bench/rerank.py [--repeat 30] [--candidates 50] [--precision bf16|int8|onnx-int8]
+    python bench/rerank.py [--repeat 30] [--candidates 50] [--precision auto|bf16|int8|onnx-int8]
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def main() -> None:
     ap.add_argument("--judgments", type=Path, default=DEFAULT_JUDGMENTS)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--candidates", type=int, default=50)
-    ap.add_argument("--precision", default="bf16", choices=["bf16", "int8", "onnx-int8"])
+    ap.add_argument("--precision", default="auto", choices=["auto", "bf16", "int8", "onnx-int8"])
     args = ap.parse_args()
     demo = {p.id: p for p in load_demo()}
     judgments = read_judgments(args.judgments) if args.judgments.exists() else {}

@@ -61,10 +61,12 @@ class Settings(BaseSettings):
             relevant top hits score 0.4-0.8 and word-only matches ("shoes" -> "hot shoe
             adapter") 0.33 and below.
         reranker_model: A re-ranker folder; unset = the model bundled in `ranking/model`.
-        reranker_precision: bf16 (default, torch), int8 (torch dynamic quantisation), fp32
-            (torch) or onnx-int8 (the model as fused per-channel int8 ONNX, built once per
-            model under `home/models`: the fast path for a distilled student; for the bundled
-            6-layer model it keeps rank agreement 0.977 with fp32, under the 0.98 bar).
+        reranker_precision: auto (default: torch bf16 where the CPU has bf16 kernels, AVX-512
+            or AMX on x86, torch fp32 elsewhere, where bf16 is emulated and several times
+            slower), bf16, int8 (torch dynamic quantisation), fp32 (torch) or onnx-int8 (the
+            model as fused per-channel int8 ONNX, built once per model under `home/models`: the
+            fast path for a distilled student; for the bundled 6-layer model it keeps rank
+            agreement 0.977 with fp32, under the 0.98 bar).
         reranker_max_length: Token limit of query + product text for the re-ranker; unset =
             the length the model was trained with.
         rerank_candidates: Retrieval hits the re-ranker re-orders at a time: the best N, then
@@ -113,7 +115,7 @@ class Settings(BaseSettings):
     llm_lora_mode: Literal["merged", "lora"] = "merged"
     match_min_relevance: float = 0.35
     reranker_model: Path | None = None
-    reranker_precision: Literal["bf16", "int8", "fp32", "onnx-int8"] = "bf16"
+    reranker_precision: Literal["auto", "bf16", "int8", "fp32", "onnx-int8"] = "auto"
     reranker_max_length: int | None = Field(default=None, ge=16, le=512)
     rerank_candidates: int = Field(default=10, ge=1, le=200)
     search_kinds_first: bool = True

@@ -328,8 +328,9 @@ A BERT cross-encoder that scores (query, product text) pairs for re-ranking sear
   Curves: `training_curves.png`; all figures: `training_report.json`.
 - **Stored**: `{PACKED}` holds every 2-D weight as int8 with one fp32 scale per row and the
   rest in fp16 ({report["extra"].get("packed_bytes", 0) / 1e6:.1f} MB); loading dequantises it
-  to fp32. Inference runs in bf16 by default (`SHOPASSIST_RERANKER_PRECISION`: `bf16`, `int8`
-  for torch dynamic quantisation, `fp32`); see the README for the latency measurements.
+  to fp32. Inference runs in bf16 where the CPU has bf16 kernels and in fp32 elsewhere by
+  default (`SHOPASSIST_RERANKER_PRECISION`: `auto`; or `bf16`, `int8` for torch dynamic
+  quantisation, `fp32`); see the README for the latency measurements.
 - **Reproduce**: `{extra.get("command")}` (on 2 CPU cores; see pairs/s above). It needs the Home
   Depot file beside the checkout; nothing is trained during set-up.
 """

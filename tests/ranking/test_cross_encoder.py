@@ -11,6 +11,7 @@ from ranking.cross_encoder import (
     bundled_model_dir,
     bundled_student_dir,
     model_card,
+    native_bf16,
 )
 from ranking.errors import ModelMissing
 
@@ -55,7 +56,18 @@ def test_relevant_texts_rank_first(reranker: CrossEncoderReranker) -> None:
     assert reranker.rank("usb c cable", texts, top_k=1)[0][0] == 2
 
 
-def test_fast_path_agrees_with_fp32(reranker: CrossEncoderReranker) -> None:
+def test_the_default_precision_is_the_one_this_cpu_runs_fast(
+    reranker: CrossEncoderReranker,
+) -> None:
+    expected = "bf16" if native_bf16() else "fp32"
+    assert (reranker.precision, reranker.name) == (expected, f"cross-encoder-{expected}")
+    dtypes = {"bf16": "torch.bfloat16", "fp32": "torch.float32"}
+    assert str(reranker.model.dtype) == dtypes[expected]
+
+
+def test_bf16_agrees_with_fp32() -> None:
+    # bf16 is what the default runs where the CPU has bf16 kernels; checked on every CPU.
+    reranker = CrossEncoderReranker(precision="bf16")
     fp32 = CrossEncoderReranker(precision="fp32")
     texts = [f"{w} speaker" for w in ("bluetooth", "wired", "car", "smart", "tiny")] + [
         "toner cartridge",

@@ -145,3 +145,30 @@ def test_the_feed_forward_down_projections_are_the_matmuls_fed_by_gelu() -> None
     ]
     model = helper.make_model(helper.make_graph(nodes, "g", [], []))
     assert ffn_down_projections(model) == ["down", "down2"]
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_has_bf16_kernels(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ranking.cross_encoder as ce
+
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(ce, "native_bf16", lambda native=native: native)
+        assert ce.resolve_precision("auto") == expected
+        # A precision asked for by name is kept, whatever the CPU.
+        assert [ce.resolve_precision(p) for p in ("bf16", "int8", "fp32")] == [
+            "bf16",
+            "int8",
+            "fp32",
+        ]
+    with pytest.raises(ValueError, match="auto, bf16, int8, fp32"):
+        ce.resolve_precision("fp16")
+
+
+def test_a_wrong_precision_is_refused_before_any_model_is_loaded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ranking.cross_encoder as ce
+
+    def no_loading(model_dir: Path) -> None:
+        raise AssertionError("loaded a model for a precision it then refused")
+
+    monkeypatch.setattr(ce, "load_classifier", no_loading)
+    with pytest.raises(ValueError, match="got 'fp16'"):
+        ce.CrossEncoderReranker(precision="fp16")
