@@ -14,6 +14,7 @@ from ranking.metrics import spearman
 from ranking.onnx_reranker import (
     FFN_DOWN_KEPT,
     PROBE_AGREEMENT,
+    WEIGHTS,
     OnnxCrossEncoderReranker,
     ensure_onnx,
     ffn_down_projections,
@@ -79,23 +80,39 @@ def test_int8_build_keeps_the_ranking(
     assert fast.rank(query, TEXTS, 1)[0][0] == fp32.rank(query, TEXTS, 1)[0][0]
 
 
-def test_the_build_keeps_fp32_only_where_the_probe_asks_and_says_so(
+def test_the_build_tries_more_only_where_the_probe_asks_keeps_the_best_and_says_so(
     models_dir: Path, fast: OnnxCrossEncoderReranker
 ) -> None:
     import onnx
 
     info = fast.build_info
-    plain, chosen = float(info["probe_agreement_all_int8"]), float(info["probe_agreement"])
+    tried = {
+        label: float(info[f"probe_agreement_{label}"])
+        for label in ("all_int8", "u8_weights", "ffn_down_fp32")
+        if f"probe_agreement_{label}" in info
+    }
+    # the builds run in this order, each only while the best before it is below the bar
+    assert list(tried) == ["all_int8", "u8_weights", "ffn_down_fp32"][: len(tried)]
+    for n in range(1, len(tried)):
+        assert max(list(tried.values())[:n]) < PROBE_AGREEMENT
+    # the build kept is the best one tried (the first on a tie), as its metadata says
+    chosen = max(tried, key=lambda label: tried[label])
+    assert float(info["probe_agreement"]) == tried[chosen]
     kept = int(info[FFN_DOWN_KEPT])
+    assert (kept > 0) == (chosen == "ffn_down_fp32")
+    if chosen != "ffn_down_fp32":
+        assert info[WEIGHTS] == ("u8" if chosen == "u8_weights" else "s8")
     fused = onnx.load(str(ensure_onnx(bundled_model_dir(), models_dir, quantise=False)))
     layers = len(ffn_down_projections(fused))
     assert layers == 6  # one feed-forward down-projection per transformer layer
-    # all int8 when the probe agrees; otherwise the better of the two builds
     assert kept in (0, layers)
-    assert (kept == 0) == (plain >= PROBE_AGREEMENT or chosen == plain)
-    assert chosen >= plain
+    # and the graph is what the metadata says: fp32 MatMuls, the quantised weights' type
     built = onnx.load(str(onnx_path(bundled_model_dir(), models_dir)))
     assert sum(n.op_type == "MatMul" for n in built.graph.node) == kept
+    types = {i.name: i.data_type for i in built.graph.initializer}
+    weights = {types[n.input[1]] for n in built.graph.node if n.op_type == "MatMulInteger"}
+    expected = onnx.TensorProto.UINT8 if info[WEIGHTS] == "u8" else onnx.TensorProto.INT8
+    assert weights == {expected}
 
 
 def test_tokenisation_equals_the_transformers_tokenizer(
