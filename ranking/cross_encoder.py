@@ -6,7 +6,7 @@ dequantises it into an ordinary fp32 `BertForSequenceClassification`. Inference 
 precision "auto" chooses by default: bf16 where the CPU has bf16 kernels (oneDNN's: AVX-512 or
 AMX on x86, the BF16 extension on ARM; with AMX as fast as torch dynamic int8 quantisation and
 closer to fp32, bench/rerank.py), fp32 elsewhere (measured on an AVX2 CPU: bf16 there is
-emulated and 5.7x slower than fp32). int8, bf16 and fp32 can be asked for by name.
+emulated and 5.6x slower than fp32). int8, bf16 and fp32 can be asked for by name.
 
 Importing this module does not import torch; building a `CrossEncoderReranker` does.
 """
