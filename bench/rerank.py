@@ -1,7 +1,7 @@
 """Re-ranking latency: 50 candidates for one query, our fast path vs sentence-transformers fp32.
 
 Same trained model (`SHOPASSIST_RERANKER_MODEL`, default the bundled one), same pairs, same
-run. Ours: torch in the configured default (`auto`: bf16 where the CPU has bf16 kernels, fp32
+run. Ours: torch `auto` (the project's default: bf16 where the CPU has bf16 kernels, fp32
 elsewhere; the JSON's `fast_path` names the one that ran), bf16, torch int8, or `--precision
 onnx-int8` (the fused per-channel int8 ONNX build, `OnnxCrossEncoderReranker`; its `build_*`
 fields say whether the build kept the feed-forward down-projections in fp32), at the trained

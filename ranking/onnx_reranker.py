@@ -201,16 +201,16 @@ def ensure_onnx(model_dir: Path, models_dir: Path, quantise: bool = True) -> Pat
                     WEIGHTS: "s8",
                     FFN_DOWN_KEPT: "0",
                 }
-                # Each next build only while the best so far agrees less than the bar.
-                # ("" weights: those of the best build so far)
-                trials: tuple[tuple[str, list[str], str], ...] = (
-                    ("u8_weights", [], "u8"),
-                    ("ffn_down_fp32", ffn_down_projections(onnx.load(str(fused))), ""),
-                )
-                for label, kept, asked in trials:
+                # Each next build only while the best so far agrees less than the bar: uint8
+                # weights, then the down-projections in fp32 with the best build's weights.
+                for label in ("u8_weights", "ffn_down_fp32"):
                     if best >= PROBE_AGREEMENT:
                         break
-                    weights = asked or info[WEIGHTS]
+                    if label == "u8_weights":
+                        kept, weights = [], "u8"
+                    else:
+                        kept = ffn_down_projections(onnx.load(str(fused)))
+                        weights = info[WEIGHTS]
                     again = build(kept, weights, alternative)
                     info[f"probe_agreement_{label}"] = f"{again:.4f}"
                     log.info(
